@@ -1,0 +1,33 @@
+# Two commands do all the set-up: `make study` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+DB ?= polyuni.duckdb
+# The NLTK corpora ship beside the checkout here; elsewhere NLTK finds (or downloads) its own.
+SHARED_NLTK := $(abspath ../shared/nltk_data)
+ifneq ($(wildcard $(SHARED_NLTK)),)
+export NLTK_DATA ?= $(SHARED_NLTK)
+endif
+# gensim's Word2Vec must not depend on Python's per-process hash salt; record a fixed one.
+export PYTHONHASHSEED ?= 0
+
+.PHONY: setup test study clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest
+
+study: setup
+	$(BIN)/polyuni --db $(DB) ingest pretrained glove-wiki-gigaword-50
+	$(BIN)/polyuni --db $(DB) ingest train --corpus brown --dims 40 50 60 --seeds 1
+	$(BIN)/polyuni --db $(DB) runs
+
+clean:
+	rm -rf $(VENV) *.egg-info

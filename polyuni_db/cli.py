@@ -1,0 +1,253 @@
+"""polyuni: the command line, a thin shell over the library."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+from polyuni_db.errors import PolyuniError
+from polyuni_db.findings import DEFAULT_PAIRS
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
+
+EPILOG = """examples:
+  polyuni ingest pretrained glove-wiki-gigaword-50
+  polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1
+  polyuni ingest file vectors.bin --format word2vec-bin --label mine
+  polyuni runs
+  polyuni sql "SELECT dimension, word FROM dimension_words JOIN runs USING (run_id)
+               WHERE label = 'glove' AND pole = 'max' AND rank = 1 ORDER BY dimension"
+"""
+
+
+class Bars:
+    """Progress callback drawing one tqdm bar per task, on a terminal only."""
+
+    def __init__(self) -> None:
+        self.bars: dict = {}
+
+    def __call__(self, completed: int, total: int, description: str) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(description)
+        if bar is None:
+            bar = self.bars[description] = tqdm(total=total, desc=description, leave=False, disable=None)
+        bar.n = completed
+        bar.refresh()
+        if completed >= total:
+            bar.close()
+
+
+def _pair(text: str) -> tuple[str, str]:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pair: write WORD:WORD")
+    return parts[0], parts[1]
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--top-k", type=_positive, default=10, metavar="K",
+                        help="dimension words and neighbours to store per query (default: 10)")
+    parser.add_argument("--pairs", type=_pair, nargs="+", default=list(DEFAULT_PAIRS), metavar="A:B",
+                        help="word pairs for difference vectors (default: "
+                        + " ".join(f"{a}:{b}" for a, b in DEFAULT_PAIRS) + ")")
+    parser.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
+    parser.add_argument("--force", action="store_true",
+                        help="recompute and replace a run that is already stored")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="polyuni",
+        description="Findings database for polysemanticity and its universality in word embeddings.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--db", type=Path, default=None, metavar="PATH",
+                        help="DuckDB file (default: $POLYUNI_DB or ./polyuni.duckdb)")
+    parser.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, metavar="S",
+                        help="seconds to wait while another process writes the database (default: 60)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("init", help="create the database, or upgrade its schema")
+
+    ingest = commands.add_parser("ingest", help="compute and store the findings of a model")
+    sources = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
+
+    pretrained = sources.add_parser("pretrained", help="a gensim-data model, e.g. glove-wiki-gigaword-50")
+    pretrained.add_argument("name")
+    pretrained.add_argument("--label", help="run label (default: glove, google_news, else the name)")
+    pretrained.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
+    _add_ingest_options(pretrained)
+
+    file_ = sources.add_parser("file", help="a local vectors file")
+    file_.add_argument("path", type=Path)
+    file_.add_argument("--format", required=True, choices=("word2vec-bin", "word2vec-text", "glove-text"))
+    file_.add_argument("--label", required=True)
+    file_.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
+    _add_ingest_options(file_)
+
+    train = sources.add_parser("train", help="Word2Vec trained here, over dimensions x seeds")
+    train.add_argument("--corpus", required=True, metavar="NAME|PATH",
+                       help="a corpus name (corpus_4, brown, lee_background, ...) or a text file, "
+                       "one sentence per line")
+    train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D")
+    train.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S")
+    train.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
+    train.add_argument("--window", type=_positive, default=5)
+    train.add_argument("--min-count", type=_positive, default=1)
+    train.add_argument("--epochs", type=_positive, default=5)
+    train.add_argument("--workers", type=_positive, default=1,
+                       help="training threads; more than 1 makes runs unrepeatable (default: 1)")
+    train.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
+    train.add_argument("--label", metavar="TEMPLATE",
+                       help="label template with {corpus}, {dim} and {seed} "
+                       "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
+    _add_ingest_options(train)
+
+    commands.add_parser("runs", help="list the stored runs")
+
+    sql = commands.add_parser("sql", help="run a read-only SQL query")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    return parser
+
+
+def _report(result) -> None:
+    if result.action == "skipped":
+        print(f"{result.label}: already stored as run {result.run_id} (same fingerprint); --force recomputes it")
+        return
+    line = f"{result.label}: {result.action} as run {result.run_id}"
+    if result.mlflow_run_id:
+        line += f", MLflow run {result.mlflow_run_id}"
+    print(line)
+    for note in result.notes:
+        print(f"  {note}")
+    if result.mlflow_error:
+        print(f"  MLflow logging failed ({result.mlflow_error}); the findings are stored", file=sys.stderr)
+
+
+def _ingest(args, db: Path) -> None:
+    from polyuni_db.findings import AnalysisSettings
+    from polyuni_db.pipeline import ingest
+
+    settings = AnalysisSettings(top_k=args.top_k, pairs=tuple(args.pairs))
+    common = dict(settings=settings, track=not args.no_mlflow, force=args.force,
+                  progress=Bars(), lock_timeout=args.lock_timeout)
+    if args.source == "pretrained":
+        from polyuni_db.sources.pretrained import PretrainedSource
+
+        _report(ingest(PretrainedSource(args.name, args.limit), db, label=args.label, **common))
+    elif args.source == "file":
+        from polyuni_db.sources.files import FileSource
+
+        _report(ingest(FileSource(args.path, args.format, args.limit), db, label=args.label, **common))
+    else:
+        for source, label in _training_grid(args):
+            _report(ingest(source, db, label=label, **common))
+
+
+def _training_grid(args):
+    """One source per (dimension, seed), the corpus read once."""
+    from polyuni_db.sources.corpora import load_corpus
+    from polyuni_db.sources.trained import TrainedSource, TrainParams
+
+    params = TrainParams(sg=args.sg, window=args.window, min_count=args.min_count,
+                         epochs=args.epochs, workers=args.workers)
+    template = args.label
+    if template:
+        for placeholder, values in (("{dim}", args.dims), ("{seed}", args.seeds)):
+            if len(set(values)) > 1 and placeholder not in template:
+                raise PolyuniError(f"--label {template!r} needs {placeholder}: several runs would share it")
+    corpus = load_corpus(args.corpus, lowercase=args.lowercase)
+    for dim in args.dims:
+        for seed in args.seeds:
+            source = TrainedSource(corpus, dim, seed, params)
+            label = template.format(corpus=corpus.name, dim=dim, seed=seed) if template else None
+            yield source, label
+
+
+def _runs(db: Path, lock_timeout: float) -> None:
+    from polyuni_db.store.read import list_runs
+
+    rows = list_runs(db, lock_timeout)
+    if not rows:
+        print(f"no runs in {db}")
+        return
+    _print_table(list(rows[0]), [list(row.values()) for row in rows])
+
+
+def _print_table(columns: list[str], rows: list[list]) -> None:
+    text = [[("" if value is None else str(value)) for value in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
+    print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
+    print("  ".join("-" * width for width in widths))
+    for row in text:
+        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+
+
+def _sql(db: Path, query: str, fmt: str, lock_timeout: float) -> None:
+    from polyuni_db.store.read import read_only_query
+
+    columns, rows = read_only_query(db, query, lock_timeout)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        print(json.dumps([dict(zip(columns, row)) for row in rows], default=str, ensure_ascii=False, indent=1))
+    else:
+        _print_table(columns, [list(row) for row in rows])
+
+
+def run(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    db = args.db or default_db_path()
+    if args.command == "init":
+        from polyuni_db.store.read import init
+
+        print(f"{db}: schema at revision {init(db, args.lock_timeout)}")
+    elif args.command == "ingest":
+        _ingest(args, db)
+    elif args.command == "runs":
+        _runs(db, args.lock_timeout)
+    elif args.command == "sql":
+        _sql(db, args.query, args.format, args.lock_timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: user mistakes become one line on stderr, never a traceback."""
+    try:
+        run(argv)
+    except PolyuniError as error:
+        print(f"polyuni: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("polyuni: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # output piped into `head`: not an error
+        return 0
+    except Exception as error:  # a bug: say so in one line, and how to see the traceback
+        if os.environ.get("POLYUNI_DEBUG"):
+            raise
+        print(f"polyuni: internal error: {type(error).__name__}: {error} "
+              "(set POLYUNI_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""From an embedding to the rows of every findings table (as Arrow tables, without run_id)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from polyuni_db.analysis.dimension_words import dimension_words
+from polyuni_db.analysis.geometry import pair_geometry
+from polyuni_db.analysis.neighbours import difference_neighbours
+from polyuni_db.analysis.ranking import rankable, row_norms
+from polyuni_db.errors import PolyuniError
+from polyuni_db.sources.base import Embedding
+
+DEFAULT_PAIRS = (("squirrel", "phone"), ("potato", "square"), ("poland", "yoga"))
+SMALL_MODEL_WORDS = 1_000  # models up to this size also store every vector and every pair's angle
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What is computed from the vectors; part of the run's fingerprint."""
+
+    top_k: int = 10
+    pairs: tuple[tuple[str, str], ...] = DEFAULT_PAIRS
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise PolyuniError(f"top-k must be at least 1, not {self.top_k}")
+        for word_a, word_b in self.pairs:
+            if word_a == word_b:
+                raise PolyuniError(f"pair {word_a}:{word_b} has the same word twice")
+
+    def spec(self) -> dict:
+        return {"top_k": self.top_k, "pairs": [f"{a}:{b}" for a, b in self.pairs]}
+
+
+@dataclass
+class Findings:
+    tables: dict[str, pa.Table]
+    summary: dict = field(default_factory=dict)
+
+
+def _dimension_word_rows(words: np.ndarray, vectors: np.ndarray, norms: np.ndarray, top_k: int) -> pa.Table:
+    n_dims = vectors.shape[1]
+    parts = []
+    for pole, top in dimension_words(vectors, top_k, norms).items():
+        parts.append(pa.table({
+            "dimension": np.repeat(np.arange(n_dims, dtype=np.int32), top_k),
+            "pole": pa.array([pole] * (n_dims * top_k)),
+            "rank": np.tile(np.arange(1, top_k + 1, dtype=np.int32), n_dims),
+            "word": pa.array(words[top.indices.ravel()]),
+            "similarity": top.similarities.ravel().astype(np.float32),
+        }))
+    return pa.concat_tables(parts)
+
+
+def _difference_rows(
+    words: np.ndarray, index: dict[str, int], vectors: np.ndarray, norms: np.ndarray,
+    settings: AnalysisSettings,
+) -> tuple[pa.Table, pa.Table]:
+    statuses, missing, computable = [], [], []
+    for word_a, word_b in settings.pairs:
+        absent = [word for word in (word_a, word_b) if word not in index]
+        if absent:
+            statuses.append("missing words")
+        elif np.array_equal(vectors[index[word_a]], vectors[index[word_b]]):
+            statuses.append("zero difference")
+        else:
+            statuses.append("computed")
+            computable.append((word_a, word_b))
+        missing.append(", ".join(absent) or None)
+    pairs = pa.table({
+        "word_a": pa.array([a for a, _ in settings.pairs], pa.string()),
+        "word_b": pa.array([b for _, b in settings.pairs], pa.string()),
+        "status": pa.array(statuses, pa.string()),
+        "missing_words": pa.array(missing, pa.string()),
+    })
+    k = settings.top_k
+    if not computable:
+        return pairs, None
+    top = difference_neighbours(vectors, norms, [(index[a], index[b]) for a, b in computable], k)
+    neighbours = pa.table({
+        "word_a": pa.array(np.repeat([a for a, _ in computable], k)),
+        "word_b": pa.array(np.repeat([b for _, b in computable], k)),
+        "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(computable)),
+        "word": pa.array(words[top.indices.ravel()]),
+        "similarity": top.similarities.ravel().astype(np.float32),
+    })
+    return pairs, neighbours
+
+
+def _word_stat_rows(embedding: Embedding, words: np.ndarray, norms: np.ndarray) -> pa.Table:
+    n_words = len(words)
+    return pa.table({
+        "word": pa.array(words),
+        "rank": np.arange(1, n_words + 1, dtype=np.int64),
+        "count": pa.array(embedding.counts, pa.int64()) if embedding.counts is not None
+        else pa.nulls(n_words, pa.int64()),
+        "norm": norms,
+        "trained": pa.array(embedding.trained) if embedding.trained is not None
+        else pa.nulls(n_words, pa.bool_()),
+    })
+
+
+def _small_model_rows(words: np.ndarray, vectors: np.ndarray) -> tuple[pa.Table, pa.Table]:
+    n_words, n_dims = vectors.shape
+    coordinates = pa.table({
+        "word": pa.array(np.repeat(words, n_dims)),
+        "dimension": np.tile(np.arange(n_dims, dtype=np.int32), n_words),
+        "value": np.asarray(vectors, dtype=np.float64).ravel(),
+    })
+    geometry = pair_geometry(vectors)
+    pairs = pa.table({
+        "word_a": pa.array(words[geometry.first]),
+        "word_b": pa.array(words[geometry.second]),
+        "cosine": pa.array(geometry.cosine, from_pandas=True),
+        "angle_degrees": pa.array(geometry.angle_degrees, from_pandas=True),
+    })
+    return coordinates, pairs
+
+
+def analyse(embedding: Embedding, settings: AnalysisSettings) -> Findings:
+    """Every finding of the study for one model."""
+    vectors = embedding.vectors
+    words = np.asarray(embedding.words, dtype=object)
+    norms = row_norms(vectors)
+    n_rankable = int(rankable(norms).sum())
+    if settings.top_k > n_rankable:
+        raise PolyuniError(
+            f"top-k {settings.top_k} is larger than the model's {n_rankable} rankable words"
+        )
+    index = {word: i for i, word in enumerate(embedding.words)}
+    pairs, neighbours = _difference_rows(words, index, vectors, norms, settings)
+    tables = {
+        "dimension_words": _dimension_word_rows(words, vectors, norms, settings.top_k),
+        "difference_pairs": pairs,
+        "difference_neighbours": neighbours,
+        "word_stats": _word_stat_rows(embedding, words, norms),
+    }
+    if len(words) <= SMALL_MODEL_WORDS:
+        tables["word_vectors"], tables["pair_geometry"] = _small_model_rows(words, vectors)
+    finite = np.isfinite(norms)
+    summary = {
+        "vocab_size": len(words),
+        "n_unrankable": len(words) - n_rankable,
+        "n_untrained": None if embedding.trained is None else int((~embedding.trained).sum()),
+        "mean_norm": float(norms[finite].mean()) if finite.any() else float("nan"),
+    }
+    return Findings(tables={k: v for k, v in tables.items() if v is not None}, summary=summary)
+

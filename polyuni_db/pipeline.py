@@ -1,0 +1,103 @@
+"""Ingesting a run: load or train, analyse, then write in one short transaction, then log to MLflow.
+
+Work is done before the database is opened for writing, so other commands wait seconds, not minutes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from time import perf_counter
+
+from polyuni_db.findings import AnalysisSettings, analyse
+from polyuni_db.sources.base import Progress, Source, no_progress
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
+from polyuni_db.store.write import set_mlflow, stored_run, write_run
+
+# Findings logged to MLflow as CSV artifacts (word_stats is too large to be useful there).
+ARTIFACT_TABLES = ("dimension_words", "difference_pairs", "difference_neighbours")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    label: str
+    run_id: int
+    action: str  # 'ingested' | 'replaced' | 'skipped'
+    mlflow_run_id: str | None = None
+    mlflow_error: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def fingerprint(parameters: dict) -> str:
+    """SHA-256 of the canonical JSON of everything that determines a run's rows."""
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def ingest(
+    source: Source,
+    db_path: Path,
+    label: str | None = None,
+    settings: AnalysisSettings = AnalysisSettings(),
+    track: bool = True,
+    force: bool = False,
+    progress: Progress = no_progress,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> IngestResult:
+    """Ingest one run; a run whose fingerprint is already stored is skipped unless ``force``."""
+    label = label or source.default_label()
+    parameters = {"vectors": source.spec(), "analysis": settings.spec()}
+    run_fingerprint = fingerprint(parameters)
+    if not force and (stored := stored_run(db_path, label, run_fingerprint, lock_timeout)):
+        return IngestResult(stored.label, stored.run_id, "skipped")
+
+    started = perf_counter()
+    embedding = source.load(progress)
+    loaded = perf_counter()
+    findings = analyse(embedding, settings)
+    analysed = perf_counter()
+    run = {
+        "label": label,
+        "fingerprint": run_fingerprint,
+        "source": source.kind,
+        **source.run_columns(),
+        "dim": embedding.dim,
+        "top_k": settings.top_k,
+        "parameters": parameters,
+        **findings.summary,
+        "load_seconds": loaded - started,
+        "analysis_seconds": analysed - loaded,
+        "mlflow_run_id": None,
+        "mlflow_status": "pending" if track else "skipped",
+        "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
+    }
+    notes = tuple(
+        f"pair {a}:{b} not computed: {status}" + (f" ({missing})" if missing else "")
+        for a, b, status, missing in zip(*findings.tables["difference_pairs"].to_pydict().values())
+        if status != "computed"
+    )
+    progress(0, 1, f"writing {label}")
+    outcome = write_run(db_path, run, findings.tables, force=force, lock_timeout=lock_timeout)
+    progress(1, 1, f"writing {label}")
+    if outcome.action == "skipped" or not track:
+        return IngestResult(outcome.label, outcome.run_id, outcome.action, notes=notes)
+
+    from polyuni_db.tracking import log_run
+
+    metrics = {
+        key: run[key]
+        for key in ("vocab_size", "mean_norm", "n_untrained", "n_unrankable", "load_seconds", "analysis_seconds")
+    }
+    metrics["ingest_seconds"] = perf_counter() - started
+    try:
+        mlflow_run_id = log_run(
+            db_path, label, {**parameters, "fingerprint": run_fingerprint, "metadata": embedding.metadata},
+            metrics, {name: findings.tables[name] for name in ARTIFACT_TABLES if name in findings.tables},
+        )
+    except Exception as error:  # the findings are stored; MLflow can be synced later
+        set_mlflow(db_path, outcome.run_id, None, "failed", lock_timeout)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return IngestResult(label, outcome.run_id, outcome.action, mlflow_error=reason, notes=notes)
+    set_mlflow(db_path, outcome.run_id, mlflow_run_id, "logged", lock_timeout)
+    return IngestResult(label, outcome.run_id, outcome.action, mlflow_run_id=mlflow_run_id, notes=notes)

@@ -1,0 +1,61 @@
+"""The plain object every source yields, and the interface a source implements."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+# Called with (completed, total, description); sources report long work through it.
+Progress = Callable[[int, int, str], None]
+
+
+def no_progress(completed: int, total: int, description: str) -> None:
+    """A Progress that shows nothing (library use, tests)."""
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """Word vectors from any source: ``vectors[i]`` is the vector of ``words[i]``.
+
+    ``counts`` and ``trained`` exist only for models trained here: how often each word occurs in the
+    corpus, and whether its vector ever received a gradient (see ``analysis.word_stats``).
+    ``metadata`` records how the vectors were obtained (provider, seconds, versions) without being
+    part of the fingerprint.
+    """
+
+    words: list[str]
+    vectors: np.ndarray
+    counts: np.ndarray | None = None
+    trained: np.ndarray | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.words):
+            raise ValueError(
+                f"{len(self.words)} words but vectors of shape {self.vectors.shape}"
+            )
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+
+class Source(Protocol):
+    """Where a run's vectors come from.
+
+    ``spec()`` is cheap and describes everything that determines the vectors; the run's fingerprint
+    is computed from it, so an ingest that is already done is skipped without loading anything.
+    """
+
+    kind: str
+
+    def spec(self) -> dict: ...
+
+    def default_label(self) -> str: ...
+
+    def run_columns(self) -> dict:
+        """The ``runs`` columns this source knows: model_name, corpus, seed."""
+        ...
+
+    def load(self, progress: Progress = no_progress) -> Embedding: ...

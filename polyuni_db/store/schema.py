@@ -1,0 +1,120 @@
+"""The findings database as SQLAlchemy models. Alembic migrations create and upgrade it; a test
+checks that these models and the newest migration describe the same schema."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Double, Float, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    """One ingested model: source, corpus, dimension, seed and parameters, and how it went."""
+
+    __tablename__ = "runs"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    label: Mapped[str] = mapped_column(String, unique=True)
+    fingerprint: Mapped[str] = mapped_column(String, unique=True)
+    status: Mapped[str] = mapped_column(String)  # 'writing' inside the write, 'complete' after
+    source: Mapped[str] = mapped_column(String)  # 'pretrained' | 'file' | 'train'
+    model_name: Mapped[str] = mapped_column(String)  # gensim-data name, file name, or 'word2vec'
+    corpus: Mapped[str | None] = mapped_column(String)
+    dim: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    top_k: Mapped[int] = mapped_column(Integer)
+    parameters: Mapped[dict] = mapped_column(JSON)  # everything the fingerprint is made of
+    vocab_size: Mapped[int] = mapped_column(Integer)
+    n_untrained: Mapped[int | None] = mapped_column(Integer)  # null for pretrained vectors
+    n_unrankable: Mapped[int] = mapped_column(Integer)  # zero or non-finite vectors, not ranked
+    mean_norm: Mapped[float] = mapped_column(Double)
+    load_seconds: Mapped[float] = mapped_column(Double)  # loading or training
+    analysis_seconds: Mapped[float] = mapped_column(Double)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String)
+    mlflow_status: Mapped[str] = mapped_column(String)  # 'pending' | 'logged' | 'failed' | 'skipped'
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DimensionWord(Base):
+    """The words most cosine-similar to +e_d (pole 'max') or -e_d (pole 'min')."""
+
+    __tablename__ = "dimension_words"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dimension: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based column
+    pole: Mapped[str] = mapped_column(String, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1 = most similar
+    word: Mapped[str] = mapped_column(String)
+    similarity: Mapped[float] = mapped_column(Float)
+
+
+class DifferencePair(Base):
+    """Every word pair asked for, and whether its neighbours could be computed."""
+
+    __tablename__ = "difference_pairs"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word_a: Mapped[str] = mapped_column(String, primary_key=True)
+    word_b: Mapped[str] = mapped_column(String, primary_key=True)
+    status: Mapped[str] = mapped_column(String)  # 'computed' | 'missing words' | 'zero difference'
+    missing_words: Mapped[str | None] = mapped_column(String)  # comma-separated
+
+
+class DifferenceNeighbour(Base):
+    """The words nearest to v_a - v_b (input words not excluded)."""
+
+    __tablename__ = "difference_neighbours"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word_a: Mapped[str] = mapped_column(String, primary_key=True)
+    word_b: Mapped[str] = mapped_column(String, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String)
+    similarity: Mapped[float] = mapped_column(Float)
+
+
+class WordStat(Base):
+    """Every word of every run: frequency, vector norm, and whether it was ever trained."""
+
+    __tablename__ = "word_stats"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)  # 1-based position in the model's vocabulary
+    count: Mapped[int | None] = mapped_column(Integer)  # corpus count; null for pretrained
+    norm: Mapped[float] = mapped_column(Float)
+    trained: Mapped[bool | None] = mapped_column(Boolean)  # null for pretrained
+
+
+class WordVector(Base):
+    """Every coordinate of every word of a small model (at most 1,000 words)."""
+
+    __tablename__ = "word_vectors"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String, primary_key=True)
+    dimension: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class PairGeometry(Base):
+    """Cosine and angle of every pair of words of a small model (word_a before word_b in the vocabulary)."""
+
+    __tablename__ = "pair_geometry"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word_a: Mapped[str] = mapped_column(String, primary_key=True)
+    word_b: Mapped[str] = mapped_column(String, primary_key=True)
+    cosine: Mapped[float | None] = mapped_column(Double)
+    angle_degrees: Mapped[float | None] = mapped_column(Double)
+
+
+# The tables that hold a run's findings, in the order they are written.
+FINDINGS_TABLES = tuple(
+    model.__tablename__
+    for model in (DimensionWord, DifferencePair, DifferenceNeighbour, WordStat, WordVector, PairGeometry)
+)

@@ -1,0 +1,126 @@
+"""Writing a finished run: one short transaction, so the file is held for seconds and a failure or
+a kill leaves no half run."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from polyuni_db.errors import PolyuniError
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
+from polyuni_db.store.schema import FINDINGS_TABLES, Run
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What the database already holds for a label or a fingerprint."""
+
+    run_id: int
+    label: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    run_id: int
+    action: str  # 'ingested' | 'replaced' | 'skipped'
+    label: str
+
+
+def _existing(connection: sa.Connection, label: str, fingerprint: str) -> tuple[Existing | None, Existing | None]:
+    """(the complete run with this fingerprint, the run that has this label)."""
+    rows = connection.execute(
+        sa.select(Run.run_id, Run.label, Run.fingerprint, Run.status).where(
+            sa.or_(Run.label == label, Run.fingerprint == fingerprint)
+        )
+    ).all()
+    same = next((Existing(*row[:3]) for row in rows if row.fingerprint == fingerprint and row.status == "complete"), None)
+    named = next((Existing(*row[:3]) for row in rows if row.label == label), None)
+    return same, named
+
+
+def decide(label: str, fingerprint: str, same: Existing | None, named: Existing | None, force: bool) -> str | None:
+    """'skip' when this exact run is stored, else None; a label taken by other vectors is an error."""
+    if force:
+        return None
+    if same is not None:
+        return "skip"
+    if named is not None:
+        raise PolyuniError(
+            f"label {label!r} already belongs to another run (fingerprint {named.fingerprint[:12]}, "
+            f"this one {fingerprint[:12]}): choose another --label, or --force to replace it"
+        )
+    return None
+
+
+def stored_run(path: Path, label: str, fingerprint: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Existing | None:
+    """Before any work: the stored run this one would repeat, if any. Raises on a label conflict."""
+    if not path.exists():
+        return None
+    with sqlalchemy_connection(path, read_only=True, lock_timeout=lock_timeout) as connection:
+        if not sa.inspect(connection).has_table("runs"):
+            return None
+        same, named = _existing(connection, label, fingerprint)
+        return same if decide(label, fingerprint, same, named, force=False) == "skip" else None
+
+
+def _delete_run(connection: sa.Connection, run_id: int) -> None:
+    for table in FINDINGS_TABLES:
+        connection.execute(sa.text(f"DELETE FROM {table} WHERE run_id = :run_id"), {"run_id": run_id})
+    connection.execute(sa.delete(Run).where(Run.run_id == run_id))
+
+
+def _insert_findings(connection: sa.Connection, run_id: int, findings: dict[str, pa.Table]) -> None:
+    """Bulk rows go through DuckDB's Arrow scan, not row-by-row ORM inserts."""
+    duck = connection.connection.driver_connection
+    for table in FINDINGS_TABLES:
+        rows = findings.get(table)
+        if rows is None or rows.num_rows == 0:
+            continue
+        columns = ", ".join(rows.column_names)
+        duck.register("incoming_rows", rows)
+        try:
+            duck.execute(
+                f"INSERT INTO {table} (run_id, {columns}) SELECT ?, {columns} FROM incoming_rows",
+                [run_id],
+            )
+        finally:
+            duck.unregister("incoming_rows")
+
+
+def write_run(
+    path: Path,
+    run: dict,
+    findings: dict[str, pa.Table],
+    force: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> WriteOutcome:
+    """Store a run and its findings; ``run`` holds the ``runs`` columns other than run_id and status."""
+    label, fingerprint = run["label"], run["fingerprint"]
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            same, named = _existing(connection, label, fingerprint)
+            if decide(label, fingerprint, same, named, force) == "skip":
+                return WriteOutcome(same.run_id, "skipped", same.label)
+            replaced = [old.run_id for old in {same, named} if old is not None]
+            for run_id in replaced:
+                _delete_run(connection, run_id)
+            if named is not None:
+                run_id = named.run_id
+            else:
+                run_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Run.run_id), 0) + 1)).scalar_one()
+            connection.execute(sa.insert(Run).values(run_id=run_id, status="writing", **run))
+            _insert_findings(connection, run_id, findings)
+            connection.execute(sa.update(Run).where(Run.run_id == run_id).values(status="complete"))
+    return WriteOutcome(run_id, "replaced" if replaced else "ingested", label)
+
+
+def set_mlflow(path: Path, run_id: int, mlflow_run_id: str | None, status: str,
+               lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection, connection.begin():
+        connection.execute(
+            sa.update(Run).where(Run.run_id == run_id).values(mlflow_run_id=mlflow_run_id, mlflow_status=status)
+        )

@@ -1,0 +1,105 @@
+"""The kernels against gensim's most_similar and against hand-computed values; no database."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from polyuni_db.analysis.dimension_words import dimension_words
+from polyuni_db.analysis.geometry import pair_geometry
+from polyuni_db.analysis.neighbours import difference_neighbours
+from polyuni_db.analysis.ranking import row_norms
+from polyuni_db.analysis.word_stats import trained_mask
+
+
+def gensim_axis_query(keyed, dimension: int, pole: str) -> list[tuple[str, float]]:
+    """The original notebook's query: zero except the column's largest magnitude at the dimension,
+    pointing along +e_d for 'max' and -e_d for 'min'. (Taken literally, the notebook's column max is
+    negative for some columns of small trained models, and its query then points along -e_d.)"""
+    column = keyed.vectors[:, dimension]
+    query = np.zeros(keyed.vector_size, dtype=np.float32)
+    magnitude = np.abs(column).max()
+    query[dimension] = magnitude if pole == "max" else -magnitude
+    return keyed.most_similar(query, topn=10)
+
+
+def test_dimension_words_equal_gensim_most_similar_on_glove(glove, glove_kv):
+    ours = dimension_words(glove.vectors, top_k=10)
+    for pole in ("max", "min"):
+        for dimension in range(glove.dim):
+            expected = gensim_axis_query(glove_kv, dimension, pole)
+            words = [glove.words[i] for i in ours[pole].indices[dimension]]
+            assert words == [word for word, _ in expected], (pole, dimension)
+            np.testing.assert_allclose(
+                ours[pole].similarities[dimension], [s for _, s in expected], rtol=0, atol=1e-6
+            )
+
+
+def test_dimension_words_equal_gensim_on_a_trained_model():
+    from gensim.models import KeyedVectors
+
+    from polyuni_db.sources.corpora import load_corpus
+    from polyuni_db.sources.trained import TrainedSource
+
+    model = TrainedSource(load_corpus("lee_background"), dim=20, seed=3).load()
+    keyed = KeyedVectors(model.dim)
+    keyed.add_vectors(model.words, model.vectors)
+    ours = dimension_words(model.vectors, top_k=10)
+    for pole in ("max", "min"):
+        for dimension in range(model.dim):
+            expected = [word for word, _ in gensim_axis_query(keyed, dimension, pole)]
+            assert [model.words[i] for i in ours[pole].indices[dimension]] == expected
+
+
+def test_blocks_do_not_change_the_answer(glove):
+    vectors = np.asarray(glove.vectors[:5000])
+    whole = dimension_words(vectors, top_k=7, chunk_rows=10_000)
+    blocked = dimension_words(vectors, top_k=7, chunk_rows=333)
+    for pole in ("max", "min"):
+        np.testing.assert_array_equal(whole[pole].indices, blocked[pole].indices)
+        np.testing.assert_array_equal(whole[pole].similarities, blocked[pole].similarities)
+
+
+def test_hand_computed_dimension_words_and_unrankable_rows():
+    vectors = np.array(
+        [[3.0, 4.0], [1.0, 0.0], [0.0, 0.0], [np.nan, 1.0], [-1.0, -1.0], [0.0, -2.0]], dtype=np.float32
+    )
+    top = dimension_words(vectors, top_k=2)
+    # dimension 0, +e_0: row 1 (cos 1), row 0 (cos 0.6); the zero and NaN rows never appear.
+    assert top["max"].indices[0].tolist() == [1, 0]
+    np.testing.assert_allclose(top["max"].similarities[0], [1.0, 0.6], atol=1e-7)
+    # dimension 1, -e_1: row 5 (cos 1), row 4 (cos 1/sqrt 2).
+    assert top["min"].indices[1].tolist() == [5, 4]
+    np.testing.assert_allclose(top["min"].similarities[1], [1.0, 2 ** -0.5], atol=1e-7)
+    with pytest.raises(ValueError, match="larger than the 4 rankable"):
+        dimension_words(vectors, top_k=5)
+
+
+def test_ties_go_to_the_earlier_word():
+    vectors = np.array([[1.0, 0.0], [2.0, 0.0], [0.5, 0.5], [3.0, 0.0]], dtype=np.float32)
+    assert dimension_words(vectors, top_k=3)["max"].indices[0].tolist() == [0, 1, 3]
+
+
+def test_difference_neighbours_equal_gensim_most_similar(glove, glove_kv):
+    pairs = [("squirrel", "phone"), ("potato", "square"), ("poland", "yoga"), ("king", "queen"), ("paris", "france")]
+    index = {word: i for i, word in enumerate(glove.words)}
+    ours = difference_neighbours(glove.vectors, row_norms(glove.vectors), [(index[a], index[b]) for a, b in pairs], 10)
+    for row, (word_a, word_b) in enumerate(pairs):
+        expected = glove_kv.most_similar(glove_kv[word_a] - glove_kv[word_b], topn=10)
+        assert [glove.words[i] for i in ours.indices[row]] == [word for word, _ in expected]
+        np.testing.assert_allclose(ours.similarities[row], [s for _, s in expected], atol=1e-6)
+
+
+def test_pair_geometry_by_hand():
+    geometry = pair_geometry(np.array([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0], [0.0, 0.0]]))
+    got = {(int(i), int(j)): (c, a) for i, j, c, a in zip(*geometry)}
+    assert got[(0, 1)] == pytest.approx((0.0, 90.0))
+    assert got[(0, 2)] == pytest.approx((-1.0, 180.0))
+    assert got[(1, 2)] == pytest.approx((0.0, 90.0))
+    assert np.isnan(got[(0, 3)][0]) and np.isnan(got[(0, 3)][1])
+    assert len(got) == 6
+
+
+def test_trained_mask_marks_words_that_never_have_a_neighbour():
+    sentences = [["alone"], ["dog", "bark"], ["rare", "alone"], ["solo"], ["dog"]]
+    vocabulary = {"alone": 0, "dog": 1, "bark": 2, "solo": 3}  # "rare" fell under min_count
+    assert trained_mask(sentences, vocabulary).tolist() == [False, True, True, False]
