@@ -1,0 +1,38 @@
+"""Every SQL example in docs/SCHEMA.md runs against a fixture database and answers something."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from polyuni_db.findings import AnalysisSettings
+from polyuni_db.pipeline import ingest
+from polyuni_db.sources.corpora import load_corpus
+from polyuni_db.sources.pretrained import PretrainedSource
+from polyuni_db.sources.trained import TrainedSource
+from polyuni_db.store.read import read_only_query
+from tests.conftest import ROOT
+
+EXAMPLES = re.findall(r"```sql\n(.*?)```", (ROOT / "docs" / "SCHEMA.md").read_text(), flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def fixture_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("docs") / "docs.duckdb"
+    ingest(PretrainedSource("glove-wiki-gigaword-50"), db, track=False)
+    lee = load_corpus("lee_background")
+    for dim, seed in ((10, 1), (20, 1), (10, 2)):
+        ingest(TrainedSource(lee, dim, seed), db, track=False)
+    for dim in (2, 3):
+        ingest(TrainedSource(load_corpus("corpus_4"), dim, 1), db, track=False, settings=AnalysisSettings(top_k=4))
+    return db
+
+
+def test_there_are_enough_examples():
+    assert len(EXAMPLES) >= 8
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda sql: sql.splitlines()[0][:40])
+def test_example_runs_and_answers(fixture_db, example):
+    columns, rows = read_only_query(fixture_db, example)
+    assert columns and rows, example
