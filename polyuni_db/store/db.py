@@ -92,7 +92,7 @@ def sqlalchemy_connection(
         engine.dispose()
 
 
-def _alembic_config(connection: sa.Connection):
+def alembic_config(connection: sa.Connection):
     from alembic.config import Config
 
     config = Config()
@@ -104,7 +104,7 @@ def _alembic_config(connection: sa.Connection):
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    config = _alembic_config(None)
+    config = alembic_config(None)
     return ScriptDirectory.from_config(config).get_current_head()
 
 
@@ -119,5 +119,5 @@ def upgrade(connection: sa.Connection, revision: str = "head") -> None:
     from alembic import command
 
     if revision != "head" or current_revision(connection) != head_revision():
-        command.upgrade(_alembic_config(connection), revision)
+        command.upgrade(alembic_config(connection), revision)
     connection.commit()  # end the transaction the revision check began
