@@ -25,9 +25,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 study: setup
-	$(BIN)/polyuni --db $(DB) ingest pretrained glove-wiki-gigaword-50
-	$(BIN)/polyuni --db $(DB) ingest train --corpus brown --dims 40 50 60 --seeds 1
-	$(BIN)/polyuni --db $(DB) runs
+	$(BIN)/polyuni --db $(DB) study --preset blog --out reports/out
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -11,12 +11,17 @@ from pathlib import Path
 from polyuni_db.errors import PolyuniError
 from polyuni_db.findings import DEFAULT_PAIRS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
+from polyuni_db.study import PRESETS
+
+DEFAULT_REPORT_DIR = Path("reports/out")
 
 EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
   polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
   polyuni runs
+  polyuni study --preset quick
+  polyuni report --out reports/out
   polyuni sql "SELECT dimension, word FROM dimension_words JOIN runs USING (run_id)
                WHERE label = 'glove' AND pole = 'max' AND rank = 1 ORDER BY dimension"
 """
@@ -119,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("runs", help="list the stored runs")
 
+    report = commands.add_parser("report", help="write the HTML study report from the database")
+    report.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
+                        help=f"folder for index.html (default: {DEFAULT_REPORT_DIR})")
+
+    study = commands.add_parser("study", help="ingest a preset's runs (skipping stored ones), then write the report")
+    study.add_argument("--preset", choices=PRESETS, default="blog",
+                       help="blog: the published study's models; quick: a small subset (default: blog)")
+    study.add_argument("--with-google-news", action="store_true",
+                       help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
+    study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR")
+    study.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
+
     sql = commands.add_parser("sql", help="run a read-only SQL query")
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -133,8 +150,8 @@ def _report(result) -> None:
     if result.mlflow_run_id:
         line += f", MLflow run {result.mlflow_run_id}"
     print(line)
-    for note in result.notes:
-        print(f"  {note}")
+    if result.notes:
+        print(f"  pairs not computed: {'; '.join(result.notes)}")
     if result.mlflow_error:
         print(f"  MLflow logging failed ({result.mlflow_error}); the findings are stored", file=sys.stderr)
 
@@ -225,6 +242,30 @@ def run(argv: list[str] | None = None) -> None:
         _runs(db, args.lock_timeout)
     elif args.command == "sql":
         _sql(db, args.query, args.format, args.lock_timeout)
+    elif args.command == "report":
+        _report_page(db, args.out, args.lock_timeout)
+    elif args.command == "study":
+        _study(args, db)
+
+
+def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
+    from polyuni_db.report import render_report
+
+    print(f"report: {render_report(db, out, lock_timeout).resolve()}")
+
+
+def _study(args, db: Path) -> None:
+    from polyuni_db.study import run_study
+
+    def show(outcome) -> None:
+        if outcome.result is None:
+            print(f"{outcome.label}: could not be ingested ({outcome.error}); the report says so", file=sys.stderr)
+        else:
+            _report(outcome.result)
+
+    run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
+              progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show)
+    _report_page(db, args.out, args.lock_timeout)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ class IngestResult:
     action: str  # 'ingested' | 'replaced' | 'skipped'
     mlflow_run_id: str | None = None
     mlflow_error: str | None = None
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # the pairs that could not be computed, and why
 
 
 def fingerprint(parameters: dict) -> str:
@@ -73,7 +73,7 @@ def ingest(
         "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }
     notes = tuple(
-        f"pair {a}:{b} not computed: {status}" + (f" ({missing})" if missing else "")
+        f"{a}:{b} ({'missing ' + missing if missing else status})"
         for a, b, status, missing in zip(*findings.tables["difference_pairs"].to_pydict().values())
         if status != "computed"
     )

@@ -26,7 +26,7 @@ def test_train_grid_then_runs_and_sql(db, capsys):
     out = capsys.readouterr().out
     for label in ("corpus_capital_2", "corpus_capital_2_s2", "corpus_capital_3", "corpus_capital_3_s2"):
         assert f"{label}: ingested" in out
-    assert "pair squirrel:phone not computed: missing words (squirrel, phone)" in out
+    assert "pairs not computed: squirrel:phone (missing squirrel, phone); potato:square" in out
     assert main(["--db", str(db), "runs"]) == 0
     assert capsys.readouterr().out.count("corpus_capital_") == 4
     assert main(["--db", str(db), "sql", "SELECT label, dim FROM runs ORDER BY label", "--format", "json"]) == 0

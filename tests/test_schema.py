@@ -60,10 +60,14 @@ def test_an_older_database_upgrades_with_every_row_kept(tmp_path):
             upgrade(connection, revision)
         with duckdb.connect(str(old)) as connection:
             connection.execute(f"ATTACH '{source_db}' AS source (READ_ONLY)")
-            for table in tables:
+            present = [table for table in tables if connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+                "AND table_name = ?", [table]).fetchone()[0]]
+            assert "runs" in present
+            for table in present:
                 connection.execute(f"INSERT INTO {table} SELECT * FROM source.{table}")
         assert init(old) == head_revision()
         with duckdb.connect(str(old), read_only=True) as connection:
-            for table in tables:
+            for table in present:
                 assert connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == expected[table]
             assert connection.execute("SELECT count(*) FROM run_summary").fetchone() == (1,)

@@ -118,3 +118,14 @@ FINDINGS_TABLES = tuple(
     model.__tablename__
     for model in (DimensionWord, DifferencePair, DifferenceNeighbour, WordStat, WordVector, PairGeometry)
 )
+
+
+class UnavailableSource(Base):
+    """A run a study asked for that could not be had (e.g. Google News offline): said, not dropped."""
+
+    __tablename__ = "unavailable_sources"
+
+    label: Mapped[str] = mapped_column(String, primary_key=True)
+    requested: Mapped[str] = mapped_column(String)  # what was asked for, e.g. 'pretrained word2vec-google-news-300'
+    reason: Mapped[str] = mapped_column(String)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
-from polyuni_db.store.schema import FINDINGS_TABLES, Run
+from polyuni_db.store.schema import FINDINGS_TABLES, Run, UnavailableSource
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ def write_run(
             connection.execute(sa.insert(Run).values(run_id=run_id, status="writing", **run))
             _insert_findings(connection, run_id, findings)
             connection.execute(sa.update(Run).where(Run.run_id == run_id).values(status="complete"))
+            connection.execute(sa.delete(UnavailableSource).where(UnavailableSource.label == label))
     return WriteOutcome(run_id, "replaced" if replaced else "ingested", label)
 
 
@@ -124,3 +125,18 @@ def set_mlflow(path: Path, run_id: int, mlflow_run_id: str | None, status: str,
         connection.execute(
             sa.update(Run).where(Run.run_id == run_id).values(mlflow_run_id=mlflow_run_id, mlflow_status=status)
         )
+
+
+def record_unavailable(path: Path, label: str, requested: str, reason: str,
+                       lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    """Remember that a run could not be had, until a later ingest of that label succeeds."""
+    from datetime import datetime, timezone
+
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            connection.execute(sa.delete(UnavailableSource).where(UnavailableSource.label == label))
+            connection.execute(sa.insert(UnavailableSource).values(
+                label=label, requested=requested, reason=reason,
+                attempted_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            ))

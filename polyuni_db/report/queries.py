@@ -1,0 +1,99 @@
+"""Every table of the report is one of these queries over the views; the page shows each one's SQL."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+RUNS = """SELECT label, source, model_name, corpus, dim, seed, vocab_size, n_untrained,
+       mlflow_run_id, mlflow_status
+FROM run_summary
+ORDER BY source, corpus, dim, seed, label"""
+
+UNAVAILABLE = """SELECT label, requested, reason, attempted_at
+FROM unavailable_sources ORDER BY label"""
+
+# Approach 1: the minimal models' coordinates and pairwise geometry.
+SMALL_VECTORS = """SELECT r.label, r.corpus, r.dim, v.word, v.dimension, v.value, w.rank
+FROM word_vectors AS v
+JOIN run_summary AS r USING (run_id)
+JOIN word_stats AS w ON w.run_id = v.run_id AND w.word = v.word
+WHERE r.label = r.corpus || '_' || r.dim AND r.corpus LIKE 'corpus_%'
+ORDER BY r.corpus, r.dim, w.rank, v.dimension"""
+
+PAIR_GEOMETRY = """SELECT label, word_a, word_b, round(cosine, 3) AS cosine,
+       round(angle_degrees, 1) AS angle_degrees
+FROM pair_geometry_summary
+WHERE corpus = ? AND label = corpus || '_' || dim
+ORDER BY dim, word_a, word_b"""
+
+AVERAGE_ANGLE = """SELECT label, dim, round(any_value(average_angle), 1) AS average_angle_degrees,
+       count(*) AS word_pairs
+FROM pair_geometry_summary
+WHERE corpus = ? AND label = corpus || '_' || dim
+GROUP BY label, dim ORDER BY dim"""
+
+# Approach 2: neighbours of v_a - v_b, side by side.
+DIFFERENCES = """SELECT word_a, word_b, label, status, missing_words, neighbours, similarities
+FROM difference_comparison
+ORDER BY word_a, word_b, label"""
+
+# Approach 3: dimension words.
+DIMENSION_WORDS = """SELECT label, dimension,
+       list(word ORDER BY rank) AS words,
+       list(round(similarity, 2) ORDER BY rank) AS similarities
+FROM dimension_words JOIN run_summary USING (run_id)
+WHERE pole = 'max' AND rank <= 5
+GROUP BY label, dimension
+ORDER BY label, dimension"""
+
+FIRST_DIMENSIONS = """SELECT dimension, label, word
+FROM dimension_words JOIN run_summary USING (run_id)
+WHERE source = 'pretrained' AND pole = 'max' AND rank = 1 AND dimension < 16
+ORDER BY dimension, label"""
+
+DUPLICATES = """SELECT label, word, n_dimensions, dimensions
+FROM duplicate_dimension_words
+ORDER BY label, n_dimensions DESC, word"""
+
+OVERLAP = """SELECT o.label_a AS "Model 1", o.label_b AS "Model 2",
+       o.n_common AS "# Words in Common", o.common_words AS "Words in Common",
+       o.n_shared_vocab AS "shared vocab", round(o.expected_common, 2) AS "expected",
+       round(o.ratio, 1) AS ratio, o.p_value AS "p-value"
+FROM model_overlap AS o
+JOIN run_summary AS a ON a.label = o.label_a
+JOIN run_summary AS b ON b.label = o.label_b
+WHERE a.vocab_size > 1000 AND b.vocab_size > 1000
+ORDER BY o.label_a, o.label_b"""
+
+OVERLAP_MATRIX = """SELECT label_a, label_b, n_common FROM model_overlap"""
+
+SETTINGS = """SELECT label, source,
+       coalesce(parameters->'vectors'->>'name', parameters->'vectors'->'corpus'->>'name') AS model_or_corpus,
+       dim, seed,
+       parameters->'vectors'->>'sg' AS sg, parameters->'vectors'->>'window' AS "window",
+       parameters->'vectors'->>'min_count' AS min_count, parameters->'vectors'->>'epochs' AS epochs,
+       parameters->'vectors'->>'workers' AS workers, parameters->'vectors'->>'gensim' AS gensim,
+       top_k, parameters->'analysis'->'pairs' AS pairs, left(fingerprint, 12) AS fingerprint
+FROM runs WHERE status = 'complete'
+ORDER BY label"""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A query's answer, with the SQL that gave it (shown under the table, ready for `polyuni sql`)."""
+
+    sql: str
+    columns: list[str]
+    rows: list[tuple]
+
+    def dicts(self) -> list[dict]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+def run(connection: duckdb.DuckDBPyConnection, sql: str, *parameters) -> Table:
+    result = connection.execute(sql, list(parameters))
+    shown = sql
+    for parameter in parameters:  # show the SQL as a user would paste it
+        shown = shown.replace("?", f"'{parameter}'", 1)
+    return Table(shown, [column[0] for column in result.description], result.fetchall())
