@@ -20,6 +20,7 @@ EPILOG = """examples:
   polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
   polyuni runs
+  polyuni mlflow-sync
   polyuni study --preset quick
   polyuni report --out reports/out
   polyuni sql "SELECT dimension, word FROM dimension_words JOIN runs USING (run_id)
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ingest_options(train)
 
     commands.add_parser("runs", help="list the stored runs")
+    commands.add_parser("mlflow-sync", help="log to MLflow the runs whose logging failed")
 
     report = commands.add_parser("report", help="write the HTML study report from the database")
     report.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
@@ -142,11 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report(result) -> None:
+def _print_result(result) -> None:
     if result.action == "skipped":
         print(f"{result.label}: already stored as run {result.run_id} (same fingerprint); --force recomputes it")
         return
     line = f"{result.label}: {result.action} as run {result.run_id}"
+    if result.action == "synced":
+        line = f"{result.label}: run {result.run_id}" + ("" if result.mlflow_run_id else " not logged")
     if result.mlflow_run_id:
         line += f", MLflow run {result.mlflow_run_id}"
     print(line)
@@ -166,14 +170,14 @@ def _ingest(args, db: Path) -> None:
     if args.source == "pretrained":
         from polyuni_db.sources.pretrained import PretrainedSource
 
-        _report(ingest(PretrainedSource(args.name, args.limit), db, label=args.label, **common))
+        _print_result(ingest(PretrainedSource(args.name, args.limit), db, label=args.label, **common))
     elif args.source == "file":
         from polyuni_db.sources.files import FileSource
 
-        _report(ingest(FileSource(args.path, args.format, args.limit), db, label=args.label, **common))
+        _print_result(ingest(FileSource(args.path, args.format, args.limit), db, label=args.label, **common))
     else:
         for source, label in _training_grid(args):
-            _report(ingest(source, db, label=label, **common))
+            _print_result(ingest(source, db, label=label, **common))
 
 
 def _training_grid(args):
@@ -242,6 +246,14 @@ def run(argv: list[str] | None = None) -> None:
         _runs(db, args.lock_timeout)
     elif args.command == "sql":
         _sql(db, args.query, args.format, args.lock_timeout)
+    elif args.command == "mlflow-sync":
+        from polyuni_db.pipeline import sync_mlflow
+
+        results = sync_mlflow(db, args.lock_timeout)
+        for result in results:
+            _print_result(result)
+        if not results:
+            print("every run is logged in MLflow (or was ingested with --no-mlflow)")
     elif args.command == "report":
         _report_page(db, args.out, args.lock_timeout)
     elif args.command == "study":
@@ -261,7 +273,7 @@ def _study(args, db: Path) -> None:
         if outcome.result is None:
             print(f"{outcome.label}: could not be ingested ({outcome.error}); the report says so", file=sys.stderr)
         else:
-            _report(outcome.result)
+            _print_result(outcome.result)
 
     run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
               progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show)

@@ -59,11 +59,14 @@ def _difference_rows(
     words: np.ndarray, index: dict[str, int], vectors: np.ndarray, norms: np.ndarray,
     settings: AnalysisSettings,
 ) -> tuple[pa.Table, pa.Table]:
+    valid = rankable(norms)
     statuses, missing, computable = [], [], []
     for word_a, word_b in settings.pairs:
         absent = [word for word in (word_a, word_b) if word not in index]
         if absent:
             statuses.append("missing words")
+        elif not (valid[index[word_a]] and valid[index[word_b]]):
+            statuses.append("zero or non-finite vector")
         elif np.array_equal(vectors[index[word_a]], vectors[index[word_b]]):
             statuses.append("zero difference")
         else:
@@ -125,7 +128,7 @@ def analyse(embedding: Embedding, settings: AnalysisSettings) -> Findings:
     vectors = embedding.vectors
     words = np.asarray(embedding.words, dtype=object)
     norms = row_norms(vectors)
-    n_rankable = int(rankable(norms).sum())
+    n_rankable = int(rankable(norms).sum())  # zero, NaN and infinite vectors are kept but not ranked
     if settings.top_k > n_rankable:
         raise PolyuniError(
             f"top-k {settings.top_k} is larger than the model's {n_rankable} rankable words"

@@ -18,13 +18,14 @@ from polyuni_db.store.write import set_mlflow, stored_run, write_run
 
 # Findings logged to MLflow as CSV artifacts (word_stats is too large to be useful there).
 ARTIFACT_TABLES = ("dimension_words", "difference_pairs", "difference_neighbours")
+METRIC_COLUMNS = ("vocab_size", "mean_norm", "n_untrained", "n_unrankable", "load_seconds", "analysis_seconds")
 
 
 @dataclass(frozen=True)
 class IngestResult:
     label: str
     run_id: int
-    action: str  # 'ingested' | 'replaced' | 'skipped'
+    action: str  # 'ingested' | 'replaced' | 'skipped' | 'synced'
     mlflow_run_id: str | None = None
     mlflow_error: str | None = None
     notes: tuple[str, ...] = ()  # the pairs that could not be computed, and why
@@ -83,21 +84,37 @@ def ingest(
     if outcome.action == "skipped" or not track:
         return IngestResult(outcome.label, outcome.run_id, outcome.action, notes=notes)
 
+    metrics = {key: run[key] for key in METRIC_COLUMNS}
+    metrics["ingest_seconds"] = perf_counter() - started
+    mlflow_run_id, mlflow_error = _track(
+        db_path, outcome.run_id, label, {**parameters, "fingerprint": run_fingerprint, "metadata": embedding.metadata},
+        metrics, {name: findings.tables[name] for name in ARTIFACT_TABLES if name in findings.tables}, lock_timeout,
+    )
+    return IngestResult(label, outcome.run_id, outcome.action, mlflow_run_id, mlflow_error, notes)
+
+
+def _track(db_path: Path, run_id: int, label: str, parameters: dict, metrics: dict, artifacts: dict,
+           lock_timeout: float) -> tuple[str | None, str | None]:
+    """Log to MLflow and record the outcome in ``runs``; a failure is recorded, never raised."""
     from polyuni_db.tracking import log_run
 
-    metrics = {
-        key: run[key]
-        for key in ("vocab_size", "mean_norm", "n_untrained", "n_unrankable", "load_seconds", "analysis_seconds")
-    }
-    metrics["ingest_seconds"] = perf_counter() - started
     try:
-        mlflow_run_id = log_run(
-            db_path, label, {**parameters, "fingerprint": run_fingerprint, "metadata": embedding.metadata},
-            metrics, {name: findings.tables[name] for name in ARTIFACT_TABLES if name in findings.tables},
-        )
-    except Exception as error:  # the findings are stored; MLflow can be synced later
-        set_mlflow(db_path, outcome.run_id, None, "failed", lock_timeout)
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return IngestResult(label, outcome.run_id, outcome.action, mlflow_error=reason, notes=notes)
-    set_mlflow(db_path, outcome.run_id, mlflow_run_id, "logged", lock_timeout)
-    return IngestResult(label, outcome.run_id, outcome.action, mlflow_run_id=mlflow_run_id, notes=notes)
+        mlflow_run_id = log_run(db_path, label, parameters, metrics, artifacts)
+    except Exception as error:  # the findings are stored; `polyuni mlflow-sync` can log them later
+        set_mlflow(db_path, run_id, None, "failed", lock_timeout)
+        return None, str(error).splitlines()[0] if str(error) else type(error).__name__
+    set_mlflow(db_path, run_id, mlflow_run_id, "logged", lock_timeout)
+    return mlflow_run_id, None
+
+
+def sync_mlflow(db_path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[IngestResult]:
+    """Log to MLflow every stored run whose logging failed or never happened (not `--no-mlflow` ones)."""
+    from polyuni_db.store.read import unlogged_runs
+
+    results = []
+    for run, artifacts in unlogged_runs(db_path, ARTIFACT_TABLES, lock_timeout):
+        metrics = {key: run[key] for key in METRIC_COLUMNS}
+        parameters = {**run["parameters"], "fingerprint": run["fingerprint"]}
+        mlflow_run_id, error = _track(db_path, run["run_id"], run["label"], parameters, metrics, artifacts, lock_timeout)
+        results.append(IngestResult(run["label"], run["run_id"], "synced", mlflow_run_id, error))
+    return results

@@ -39,12 +39,14 @@ def _check_header(path: Path, fmt: str) -> None:
         ) from None
     if n_words <= 0 or dim <= 0:
         raise PolyuniError(f"{path}: header says {n_words} words of {dim} dimensions")
-    if fmt == "word2vec-bin" and not str(path).endswith(".gz"):
-        needed = n_words * dim * 4
+    if not str(path).endswith(".gz"):
+        # a float takes 4 bytes in binary and at least 2 in text ("0 "): a header promising more
+        # than the file can hold is wrong, and gensim would allocate for it before finding out
+        needed = n_words * dim * (4 if fmt == "word2vec-bin" else 2)
         if needed > os.path.getsize(path):
             raise PolyuniError(
-                f"{path} is truncated: its header promises {n_words} x {dim} float32 vectors "
-                f"({needed} bytes) but the file has {os.path.getsize(path)} bytes"
+                f"{path} is truncated or its header is wrong: {n_words} x {dim} vectors need at least "
+                f"{needed} bytes, the file has {os.path.getsize(path)}"
             )
 
 
@@ -70,7 +72,7 @@ def read_vectors(path: Path, fmt: str, limit: int | None = None) -> Embedding:
     except Exception as error:  # gensim raises many kinds on malformed input
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise PolyuniError(f"cannot read {path} as {fmt}: {reason}") from None
-    if len(keyed.index_to_key) == 0:
+    if len(keyed.index_to_key) == 0 or keyed.vector_size < 1:
         raise PolyuniError(f"{path} holds no vectors")
     return Embedding(
         words=list(keyed.index_to_key),

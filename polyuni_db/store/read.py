@@ -1,6 +1,7 @@
 """Reading the findings: the schema version, the runs, and read-only ad-hoc SQL."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -44,5 +45,27 @@ def read_only_query(path: Path, query: str, lock_timeout: float = DEFAULT_LOCK_T
         if "read-only mode" in message:
             raise PolyuniError(f"polyuni sql is read-only and this statement writes; nothing was changed ({message})") from None
         raise PolyuniError(message) from None
+    finally:
+        connection.close()
+
+
+def unlogged_runs(path: Path, artifact_tables: tuple[str, ...], lock_timeout: float = DEFAULT_LOCK_TIMEOUT):
+    """Runs whose MLflow logging failed or is pending, each with its findings as Arrow tables."""
+    connection = connect(path, read_only=True, lock_timeout=lock_timeout)
+    try:
+        result = connection.execute(
+            "SELECT * FROM runs WHERE status = 'complete' AND mlflow_status IN ('failed', 'pending') ORDER BY run_id")
+        columns = [column[0] for column in result.description]
+        runs = [dict(zip(columns, row)) for row in result.fetchall()]
+        found = []
+        for run in runs:
+            run["parameters"] = json.loads(run["parameters"])
+            artifacts = {}
+            for table in artifact_tables:
+                # run_id is the table's first column; MLflow gets the rest
+                rows = connection.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ?", [run["run_id"]])
+                artifacts[table] = rows.to_arrow_table()
+            found.append((run, artifacts))
+        return found
     finally:
         connection.close()

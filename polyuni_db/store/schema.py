@@ -60,7 +60,7 @@ class DifferencePair(Base):
     run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     word_a: Mapped[str] = mapped_column(String, primary_key=True)
     word_b: Mapped[str] = mapped_column(String, primary_key=True)
-    status: Mapped[str] = mapped_column(String)  # 'computed' | 'missing words' | 'zero difference'
+    status: Mapped[str] = mapped_column(String)  # 'computed' | 'missing words' | 'zero difference' | 'zero or non-finite vector'
     missing_words: Mapped[str | None] = mapped_column(String)  # comma-separated
 
 
