@@ -10,6 +10,7 @@ from pathlib import Path
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.findings import DEFAULT_PAIRS
+from polyuni_db.sources.files import FORMATS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
 from polyuni_db.study import PRESETS
 
@@ -100,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     file_ = sources.add_parser("file", help="a local vectors file")
     file_.add_argument("path", type=Path)
-    file_.add_argument("--format", required=True, choices=("word2vec-bin", "word2vec-text", "glove-text"))
+    file_.add_argument("--format", required=True, choices=FORMATS,
+                       help="gensim: a KeyedVectors.save() file, memory-mapped (it is a pickle: load only your own)")
     file_.add_argument("--label", required=True)
     file_.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(file_)
@@ -137,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR")
     study.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
+
+    bench = commands.add_parser("bench", help="time our kernels against the original gensim loop")
+    bench.add_argument("--vocab", type=_positive, default=1_000_000, metavar="N", help="rows of the synthetic matrix")
+    bench.add_argument("--dim", type=_positive, default=300, metavar="D", help="its columns (dimensions)")
+    bench.add_argument("--pairs", type=int, default=100, metavar="P",
+                       help="difference pairs to time on GloVe 50d (0 to skip; default: 100)")
+    bench.add_argument("--gensim-dims", type=_positive, metavar="N",
+                       help="time the gensim loop on the first N dimensions only, scaled to all (default: all)")
 
     sql = commands.add_parser("sql", help="run a read-only SQL query")
     sql.add_argument("query")
@@ -246,6 +256,8 @@ def run(argv: list[str] | None = None) -> None:
         _runs(db, args.lock_timeout)
     elif args.command == "sql":
         _sql(db, args.query, args.format, args.lock_timeout)
+    elif args.command == "bench":
+        _bench(args)
     elif args.command == "mlflow-sync":
         from polyuni_db.pipeline import sync_mlflow
 
@@ -258,6 +270,15 @@ def run(argv: list[str] | None = None) -> None:
         _report_page(db, args.out, args.lock_timeout)
     elif args.command == "study":
         _study(args, db)
+
+
+def _bench(args) -> None:
+    from polyuni_db.bench import run_bench
+
+    result = run_bench(args.vocab, args.dim, args.pairs, gensim_dims=args.gensim_dims, progress=Bars())
+    rows = [[key, "" if value is None else value] for key, value in result.as_dict().items()]
+    _print_table(["measure", "value"], rows)
+    print(json.dumps(result.as_dict()))
 
 
 def _report_page(db: Path, out: Path, lock_timeout: float) -> None:

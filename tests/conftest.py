@@ -14,6 +14,12 @@ if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
+@pytest.fixture(autouse=True)
+def private_model_cache(tmp_path, monkeypatch):
+    """Converted pretrained models go to each test's own folder, never the user's ~/.cache."""
+    monkeypatch.setenv("POLYUNI_CACHE", str(tmp_path / "polyuni-cache"))
+
+
 def nltk_has(corpus: str) -> bool:
     import nltk
 

@@ -103,3 +103,20 @@ def test_trained_mask_marks_words_that_never_have_a_neighbour():
     sentences = [["alone"], ["dog", "bark"], ["rare", "alone"], ["solo"], ["dog"]]
     vocabulary = {"alone": 0, "dog": 1, "bark": 2, "solo": 3}  # "rare" fell under min_count
     assert trained_mask(sentences, vocabulary).tolist() == [False, True, True, False]
+
+
+@pytest.mark.parametrize("chunk_rows", [3, 7, 64, 10_000])
+def test_many_ties_across_blocks_go_to_the_earlier_word(chunk_rows):
+    """Small integer vectors tie often; the order must be score, then position, in every block size."""
+    rng = np.random.default_rng(1)
+    vectors = rng.integers(-2, 3, size=(300, 4)).astype(np.float32)
+    vectors[rng.integers(0, 300, size=20)] = 0.0  # zero rows are never ranked
+    norms = row_norms(vectors)
+    cosines = np.where(norms[:, None] > 0, vectors / np.where(norms > 0, norms, 1)[:, None], np.nan)
+    ours = dimension_words(vectors, top_k=9, chunk_rows=chunk_rows)
+    for pole, sign in (("max", 1.0), ("min", -1.0)):
+        for d in range(4):
+            score = sign * cosines[:, d]
+            candidates = np.flatnonzero(~np.isnan(score))
+            expected = candidates[np.lexsort((candidates, -score[candidates]))][:9]
+            assert ours[pole].indices[d].tolist() == expected.tolist(), (pole, d)

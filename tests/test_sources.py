@@ -154,6 +154,42 @@ def test_google_news_goes_through_gensim_downloader(small_keyed, tmp_path, monke
         PretrainedSource("glove-nonsense-7").load()
 
 
+def test_a_downloaded_model_is_cached_and_then_memory_mapped(small_keyed, tmp_path, monkeypatch):
+    import gensim.downloader
+
+    name = "word2vec-google-news-300"
+    (tmp_path / "data" / name).mkdir(parents=True)
+    raw = tmp_path / "raw.bin"
+    small_keyed.save_word2vec_format(str(raw), binary=True)
+    with gzip.open(tmp_path / "data" / name / f"{name}.gz", "wb") as handle:
+        handle.write(raw.read_bytes())
+    (tmp_path / "data" / "information.json").write_text(
+        json.dumps({"corpora": {}, "models": {name: {"file_name": f"{name}.gz"}}}))
+    monkeypatch.setattr(gensim.downloader, "BASE_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(gensim.downloader, "DATA_LIST_URL", "http://127.0.0.1:9/list.json")
+
+    first = PretrainedSource(name).load()
+    assert first.metadata["provider"].startswith("gensim-data")
+    shutil.rmtree(tmp_path / "data")  # the download is gone: the cache alone serves
+    second = PretrainedSource(name).load()
+    assert second.metadata["provider"].startswith("cache")
+    assert isinstance(second.vectors, np.memmap) and second.words == first.words
+    np.testing.assert_array_equal(second.vectors, first.vectors)
+    assert PretrainedSource(name, limit=2).load().words == WORDS[:2]
+
+
+def test_gensim_native_format_is_memory_mapped(tmp_path):
+    keyed = KeyedVectors(8)
+    keyed.add_vectors([f"w{i}" for i in range(5000)], np.random.default_rng(2).normal(size=(5000, 8)).astype(np.float32))
+    path = tmp_path / "model.kv"
+    keyed.save(str(path), sep_limit=0)  # arrays in their own .npy files, as gensim does for large ones
+    embedding = read_vectors(path, "gensim")
+    assert isinstance(embedding.vectors, np.memmap)
+    assert embedding.words == keyed.index_to_key
+    np.testing.assert_array_equal(embedding.vectors, keyed.vectors)
+    assert read_vectors(path, "gensim", limit=10).vectors.shape == (10, 8)
+
+
 def test_unreachable_gensim_data_is_a_clear_error(tmp_path, monkeypatch):
     import gensim.downloader
 

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from polyuni_db.analysis.ranking import (
-    CHUNK_ROWS,
-    TopK,
-    check_top_k,
-    merge_top_k,
-    order_top_k,
-    rankable,
-    row_norms,
-)
+from polyuni_db.analysis.ranking import CHUNK_ROWS, ColumnTopK, TopK, check_top_k, rankable, row_norms
 
 POLES = ("max", "min")  # +e_d and -e_d
 
@@ -23,23 +15,28 @@ def dimension_words(
     """The ``top_k`` words of every dimension for both poles, as ``{"max": TopK, "min": TopK}``.
 
     Row d of each TopK is dimension d. Words and order equal gensim's ``most_similar`` with the
-    query ``±e_d`` (ties go to the earlier word); zero and non-finite vectors are left out.
+    query ``±e_d`` (ties go to the earlier word); zero and non-finite vectors are left out. The
+    matrix is read once, a block at a time: no normalised copy is made.
     """
     if norms is None:
         norms = row_norms(vectors, chunk_rows)
     valid = rankable(norms)
     check_top_k(top_k, int(valid.sum()))
     n_dims = vectors.shape[1]
-    best = {
-        pole: (np.empty((0, n_dims), np.float32), np.empty((0, n_dims), np.int64)) for pole in POLES
-    }
+    best = {pole: ColumnTopK(n_dims, top_k) for pole in POLES}
+    # one buffer of each kind, reused by every block: no allocation, no page faults, in the loop
+    cosine_buffer = np.empty((chunk_rows, n_dims), dtype=np.float32)
+    mask_buffer = np.empty((chunk_rows, n_dims), dtype=bool)
     for start in range(0, vectors.shape[0], chunk_rows):
         keep = valid[start:start + chunk_rows]
         rows = np.flatnonzero(keep) + start
         if rows.size == 0:
             continue
-        cosines = np.asarray(vectors[start:start + chunk_rows])[keep] / norms[rows, None]
-        row_ids = np.broadcast_to(rows[:, None], cosines.shape)
-        for pole, scores in (("max", cosines), ("min", -cosines)):
-            best[pole] = merge_top_k(*best[pole], scores, row_ids, top_k)
-    return {pole: order_top_k(*best[pole]) for pole in POLES}
+        block = np.asarray(vectors[start:start + chunk_rows])
+        if rows.size < keep.size:
+            block = block[keep]
+        cosines = np.divide(block, norms[rows, None], out=cosine_buffer[: rows.size])
+        mask = mask_buffer[: rows.size]
+        best["max"].add(cosines, rows, mask=mask)
+        best["min"].add(cosines, rows, negate=True, mask=mask)  # cos(v, -e_d) = -cos(v, e_d)
+    return {pole: best[pole].result() for pole in POLES}

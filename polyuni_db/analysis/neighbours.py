@@ -3,14 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from polyuni_db.analysis.ranking import (
-    CHUNK_ROWS,
-    TopK,
-    check_top_k,
-    merge_top_k,
-    order_top_k,
-    rankable,
-)
+from polyuni_db.analysis.ranking import CHUNK_ROWS, ColumnTopK, TopK, check_top_k, rankable
 
 
 def unit_queries(queries: np.ndarray) -> np.ndarray:
@@ -34,16 +27,17 @@ def nearest(
     valid = rankable(norms)
     check_top_k(top_k, int(valid.sum()))
     units = unit_queries(queries)
-    n_queries = units.shape[0]
-    best = (np.empty((0, n_queries), np.float32), np.empty((0, n_queries), np.int64))
+    best = ColumnTopK(units.shape[0], top_k)
     for start in range(0, vectors.shape[0], chunk_rows):
         keep = valid[start:start + chunk_rows]
         rows = np.flatnonzero(keep) + start
         if rows.size == 0:
             continue
-        cosines = (np.asarray(vectors[start:start + chunk_rows])[keep] @ units.T) / norms[rows, None]
-        best = merge_top_k(*best, cosines, np.broadcast_to(rows[:, None], cosines.shape), top_k)
-    return order_top_k(*best)
+        block = np.asarray(vectors[start:start + chunk_rows])
+        if rows.size < keep.size:
+            block = block[keep]
+        best.add((block @ units.T) / norms[rows, None], rows)
+    return best.result()
 
 
 def difference_neighbours(

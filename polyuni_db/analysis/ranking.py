@@ -5,8 +5,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-# Rows per block: a pass over a large matrix holds about 12 bytes x CHUNK_ROWS x columns extra.
-CHUNK_ROWS = 8_192
+# Rows per block: small enough that a block and its temporaries stay in cache, so a pass over a
+# large matrix holds only a few MB beyond the matrix itself.
+CHUNK_ROWS = 2_048
 
 
 class TopK(NamedTuple):
@@ -17,7 +18,7 @@ class TopK(NamedTuple):
 
 
 def row_norms(vectors: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
-    """Euclidean norm of every row, computed as gensim's ``fill_norms`` does (same float32 values)."""
+    """Euclidean norm of every row, as gensim's ``fill_norms`` computes it, block by block."""
     norms = np.empty(vectors.shape[0], dtype=np.float32)
     for start in range(0, vectors.shape[0], chunk_rows):
         norms[start:start + chunk_rows] = np.linalg.norm(vectors[start:start + chunk_rows], axis=1)
@@ -29,29 +30,63 @@ def rankable(norms: np.ndarray) -> np.ndarray:
     return np.isfinite(norms) & (norms > 0)
 
 
-def merge_top_k(
-    best_scores: np.ndarray, best_indices: np.ndarray, scores: np.ndarray, indices: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the k highest scores per column of the union of two candidate sets (rows x columns)."""
-    all_scores = np.concatenate([best_scores, scores], axis=0)
-    all_indices = np.concatenate([best_indices, indices], axis=0)
-    if all_scores.shape[0] > k:
-        keep = np.argpartition(-all_scores, k - 1, axis=0)[:k]
-        all_scores = np.take_along_axis(all_scores, keep, axis=0)
-        all_indices = np.take_along_axis(all_indices, keep, axis=0)
-    return all_scores, all_indices
-
-
-def order_top_k(scores: np.ndarray, indices: np.ndarray) -> TopK:
-    """(k x queries) candidates to one row per query, best first; ties go to the earlier word."""
-    order = np.lexsort((indices, -scores), axis=0)
-    scores = np.take_along_axis(scores, order, axis=0)
-    indices = np.take_along_axis(indices, order, axis=0)
-    return TopK(indices=indices.T.copy(), similarities=scores.T.copy())
-
-
 def check_top_k(top_k: int, n_rankable: int) -> None:
     if top_k < 1:
         raise ValueError(f"top-k must be at least 1, not {top_k}")
     if top_k > n_rankable:
         raise ValueError(f"top-k {top_k} is larger than the {n_rankable} rankable words")
+
+
+class ColumnTopK:
+    """The k highest scores in every column of a matrix seen one block of rows at a time.
+
+    Blocks must come in increasing row order. Once k rows are held, a column's k-th best score
+    is a threshold: only scores strictly above it can enter (an equal score comes from a later
+    row and loses the tie, as the earlier word wins), so most blocks cost one comparison per value.
+    """
+
+    def __init__(self, n_columns: int, k: int) -> None:
+        self.k = k
+        self.scores = np.full((k, n_columns), -np.inf, dtype=np.float32)
+        self.rows = np.full((k, n_columns), np.iinfo(np.int64).max, dtype=np.int64)
+        self.threshold = np.full(n_columns, -np.inf, dtype=np.float32)
+
+    def add(self, scores: np.ndarray, rows: np.ndarray, negate: bool = False, mask: np.ndarray | None = None) -> None:
+        """``scores[i, c]`` is row ``rows[i]``'s score in column c (``-scores`` with ``negate``).
+
+        ``mask``, a bool array of ``scores``' shape, saves an allocation per block.
+        """
+        n_columns = self.scores.shape[1]
+        if negate:
+            above = np.less(scores, -self.threshold, out=mask)
+        else:
+            above = np.greater(scores, self.threshold, out=mask)
+        if scores.shape[0] > self.k and not np.isfinite(self.threshold).all():
+            # nothing held yet in some column (the first block): keep each column's k best, and
+            # everything tied with the k-th, so that the earlier row can still win a tie
+            signed = -scores if negate else scores
+            kth = np.partition(signed, scores.shape[0] - self.k, axis=0)[scores.shape[0] - self.k]
+            above &= signed >= kth
+        hits = np.flatnonzero(above)  # much faster than a 2-D nonzero
+        if hits.size == 0:
+            return
+        hit_rows, hit_columns = np.divmod(hits, n_columns)
+        hit_scores = scores.ravel()[hits]
+        if negate:
+            hit_scores = -hit_scores
+        # merge only the columns that changed: after the first blocks, a handful per block
+        columns, slot = np.unique(hit_columns, return_inverse=True)
+        n_changed = columns.size
+        all_scores = np.concatenate([self.scores[:, columns].T.ravel(), hit_scores])
+        all_rows = np.concatenate([self.rows[:, columns].T.ravel(), rows[hit_rows]])
+        all_slots = np.concatenate([np.repeat(np.arange(n_changed), self.k), slot])
+        order = np.lexsort((all_rows, -all_scores, all_slots))
+        first = np.searchsorted(all_slots[order], np.arange(n_changed))
+        keep = order[first[:, None] + np.arange(self.k)]  # every column has at least k entries
+        self.scores[:, columns] = all_scores[keep].T
+        self.rows[:, columns] = all_rows[keep].T
+        self.threshold[columns] = self.scores[-1, columns]
+
+    def result(self) -> TopK:
+        """One row per column, best first; ties go to the earlier row."""
+        return TopK(indices=self.rows.T.copy(), similarities=self.scores.T.copy())

