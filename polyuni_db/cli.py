@@ -20,6 +20,8 @@ EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
   polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
+  polyuni ingest control rotate --of glove --seed 1
+  polyuni compare glove glove_rot1 brown_50
   polyuni runs
   polyuni mlflow-sync
   polyuni study --preset quick
@@ -125,7 +127,28 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
     _add_ingest_options(train)
 
+    control = sources.add_parser("control", help="controls made from a stored run")
+    controls = control.add_subparsers(dest="control", required=True, metavar="CONTROL")
+    rotate = controls.add_parser("rotate", help="a new run: the stored run's vectors times a random orthogonal matrix")
+    rotate.add_argument("--of", required=True, metavar="LABEL", help="the stored run to rotate")
+    rotate.add_argument("--seed", type=int, default=1, help="seed of the rotation (default: 1)")
+    rotate.add_argument("--label", help="run label (default: {LABEL}_rot{SEED})")
+    _add_ingest_options(rotate)
+    filter_ = controls.add_parser("filter", help="add dimension words among trained words counted at least "
+                                  "--min-count times, beside the run's own")
+    filter_.add_argument("--of", required=True, nargs="+", metavar="LABEL", help="stored trained runs")
+    filter_.add_argument("--min-count", type=_positive, default=5, metavar="M")
+
     commands.add_parser("runs", help="list the stored runs")
+
+    compare = commands.add_parser("compare", help="basis-invariant similarity of every pair of the given runs")
+    compare.add_argument("labels", nargs="+", metavar="LABEL")
+    compare.add_argument("--words", type=_positive, default=10_000, metavar="N",
+                         help="compare over the N most frequent shared words (default: 10000)")
+    compare.add_argument("--k", type=_positive, default=10, help="neighbours for mutual k-NN (default: 10)")
+    compare.add_argument("--permutations", type=_positive, default=100, metavar="R",
+                         help="shufflings (and rotations) for the null distributions (default: 100)")
+    compare.add_argument("--seed", type=int, default=0)
     commands.add_parser("mlflow-sync", help="log to MLflow the runs whose logging failed")
 
     report = commands.add_parser("report", help="write the HTML study report from the database")
@@ -174,6 +197,14 @@ def _ingest(args, db: Path) -> None:
     from polyuni_db.findings import AnalysisSettings
     from polyuni_db.pipeline import ingest
 
+    if args.source == "control" and args.control == "filter":  # a variant of stored runs, no new run
+        from polyuni_db.compare import add_filtered_variant
+
+        for label in args.of:
+            n_words = add_filtered_variant(db, label, args.min_count, lock_timeout=args.lock_timeout)
+            print(f"{label}: dimension words among its {n_words} trained words counted {args.min_count}+ times stored")
+        return
+
     settings = AnalysisSettings(top_k=args.top_k, pairs=tuple(args.pairs))
     common = dict(settings=settings, track=not args.no_mlflow, force=args.force,
                   progress=Bars(), lock_timeout=args.lock_timeout)
@@ -185,9 +216,18 @@ def _ingest(args, db: Path) -> None:
         from polyuni_db.sources.files import FileSource
 
         _print_result(ingest(FileSource(args.path, args.format, args.limit), db, label=args.label, **common))
-    else:
+    elif args.source == "train":
         for source, label in _training_grid(args):
             _print_result(ingest(source, db, label=label, **common))
+    elif args.control == "rotate":
+        from polyuni_db.compare import record_rotation_check
+        from polyuni_db.sources.control import RotationSource
+
+        result = ingest(RotationSource(db, args.of, args.seed), db, label=args.label, **common)
+        _print_result(result)
+        change = record_rotation_check(db, args.of, result.label, args.lock_timeout)
+        print(f"  largest change of a pairwise cosine: {change:.2e}")
+
 
 
 def _training_grid(args):
@@ -256,6 +296,11 @@ def run(argv: list[str] | None = None) -> None:
         _runs(db, args.lock_timeout)
     elif args.command == "sql":
         _sql(db, args.query, args.format, args.lock_timeout)
+    elif args.command == "compare":
+        from polyuni_db.compare import compare
+
+        stored = compare(db, args.labels, args.words, args.k, args.permutations, args.seed, Bars(), args.lock_timeout)
+        print(f"{stored} similarity scores stored; see the view similarity_scores")
     elif args.command == "bench":
         _bench(args)
     elif args.command == "mlflow-sync":

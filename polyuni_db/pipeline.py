@@ -14,6 +14,7 @@ from time import perf_counter
 from polyuni_db.findings import AnalysisSettings, analyse
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
+from polyuni_db.store.vectors import keep_vectors
 from polyuni_db.store.write import set_mlflow, stored_run, write_run
 
 # Findings logged to MLflow as CSV artifacts (word_stats is too large to be useful there).
@@ -72,6 +73,7 @@ def ingest(
         "mlflow_run_id": None,
         "mlflow_status": "pending" if track else "skipped",
         "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        "vectors_path": keep_vectors(db_path, run_fingerprint, embedding.vectors),
     }
     notes = tuple(
         f"{a}:{b} ({'missing ' + missing if missing else status})"

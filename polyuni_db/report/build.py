@@ -14,6 +14,7 @@ from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
 from polyuni_db.sources.corpora import MINIMAL_CORPORA
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect
+from polyuni_db.store.read import init
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3
@@ -28,7 +29,9 @@ def cell(value) -> str:
             return ""
         if value != 0 and abs(value) < 1e-3:
             return f"{value:.2e}"
-        return f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.{1 if abs(value) >= 10 else 3}f}".rstrip("0").rstrip(".")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
         return f"{value:,}"
     if isinstance(value, (list, tuple)):
@@ -81,15 +84,45 @@ def _first_dimensions(table: Table) -> dict:
             "sql": table.sql}
 
 
+def _symmetric(labels: list[str], cells: list[tuple[str, str, float]]) -> np.ndarray:
+    index = {label: i for i, label in enumerate(labels)}
+    values = np.full((len(labels), len(labels)), np.nan)
+    for label_a, label_b, value in cells:
+        values[index[label_a], index[label_b]] = values[index[label_b], index[label_a]] = np.nan if value is None else value
+    return values
+
+
 def _overlap_heatmap(connection, labels: list[str]) -> dict | None:
     table = run(connection, queries.OVERLAP_MATRIX)
     if len(labels) < 2:
         return None
-    index = {label: i for i, label in enumerate(labels)}
-    counts = np.zeros((len(labels), len(labels)))
-    for label_a, label_b, n_common in table.rows:
-        counts[index[label_a], index[label_b]] = counts[index[label_b], index[label_a]] = n_common
-    return {"uri": figures.overlap_heatmap(labels, counts), "sql": table.sql}
+    counts = np.nan_to_num(_symmetric(labels, table.rows))
+    return {"uri": figures.heatmap(labels, counts, "dimension words in common"), "sql": table.sql}
+
+
+def _controls(connection) -> dict:
+    """The section that separates learned structure from the basis and from untrained vectors."""
+    similarity = run(connection, queries.SIMILARITY_MATRIX)
+    heatmaps = []
+    labels = sorted({row[0] for row in similarity.rows} | {row[1] for row in similarity.rows})
+    for metric, title in (("mutual_knn", "calibrated mutual k-NN (z)"), ("linear_cka", "calibrated linear CKA (z)")):
+        cells = [(a, b, value) for a, b, name, value in similarity.rows if name.startswith(metric)]
+        if cells:
+            heatmaps.append({"title": title, "uri": figures.heatmap(labels, _symmetric(labels, cells), title, "{:.0f}")})
+    findings = run(connection, queries.FINDINGS).dicts()[0]
+    return {
+        "compared": bool(similarity.rows),
+        "similarity_sql": similarity.sql,
+        "heatmaps": heatmaps,
+        "rotation": run(connection, queries.ROTATION_CONTROL),
+        "rotation_null": run(connection, queries.ROTATION_NULL),
+        "sweep": run(connection, queries.SWEEP),
+        "attribution": run(connection, queries.ATTRIBUTION),
+        "frequency": run(connection, queries.FREQUENCY),
+        "filtered": run(connection, queries.FILTERED),
+        "findings": findings,
+        "findings_sql": queries.FINDINGS,
+    }
 
 
 def gather(connection, db_path: Path) -> dict:
@@ -120,11 +153,14 @@ def gather(connection, db_path: Path) -> dict:
         "overlap": run(connection, queries.OVERLAP),
         "heatmap": _overlap_heatmap(connection, sorted(labels)),
         "settings": run(connection, queries.SETTINGS),
+        "controls": _controls(connection),
     }
 
 
 def render_report(db_path: Path, out_dir: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Path:
     """Write ``out_dir/index.html``, one self-contained page, and return its path."""
+    if db_path.exists():
+        init(db_path, lock_timeout)  # a file from an older version gets the views the page reads
     connection = connect(db_path, read_only=True, lock_timeout=lock_timeout)
     try:
         context = gather(connection, db_path)

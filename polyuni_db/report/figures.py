@@ -46,20 +46,20 @@ def superposition_grid(words: list[str], vectors: np.ndarray) -> str:
     return _data_uri(figure)
 
 
-def overlap_heatmap(labels: list[str], counts: np.ndarray) -> str:
-    """Words in common between every pair of runs (symmetric; the diagonal is left empty)."""
+def heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}") -> str:
+    """A symmetric matrix over runs; the diagonal and missing (NaN) cells are left empty."""
     size = max(4.0, 0.32 * len(labels) + 2.0)
     figure = Figure(figsize=(size + 1.2, size), layout="constrained")
     axes = figure.add_subplot()
-    shown = np.ma.masked_where(np.eye(len(labels), dtype=bool), counts)
-    image = axes.imshow(shown, cmap="Blues", vmin=0)
+    shown = np.ma.masked_where(np.eye(len(labels), dtype=bool) | np.isnan(values), values)
+    image = axes.imshow(shown, cmap="Blues", vmin=min(0.0, float(np.nanmin(values)) if np.isfinite(values).any() else 0.0))
     axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
     axes.set_yticks(range(len(labels)), labels, fontsize=8)
     if len(labels) <= 40:
-        top = counts.max() or 1
-        for (row, column), value in np.ndenumerate(counts):
-            if row != column:
-                axes.text(column, row, str(int(value)), ha="center", va="center", fontsize=6,
+        top = np.nanmax(values) if np.isfinite(values).any() else 1
+        for (row, column), value in np.ndenumerate(values):
+            if row != column and np.isfinite(value):
+                axes.text(column, row, number_format.format(value), ha="center", va="center", fontsize=6,
                           color="white" if value > top * 0.6 else "#222")
-    figure.colorbar(image, ax=axes, shrink=0.7, label="words in common")
+    figure.colorbar(image, ax=axes, shrink=0.7, label=colorbar_label)
     return _data_uri(figure)

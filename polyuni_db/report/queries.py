@@ -97,3 +97,72 @@ def run(connection: duckdb.DuckDBPyConnection, sql: str, *parameters) -> Table:
     for parameter in parameters:  # show the SQL as a user would paste it
         shown = shown.replace("?", f"'{parameter}'", 1)
     return Table(shown, [column[0] for column in result.description], result.fetchall())
+
+# Is it universal? Controls.
+SIMILARITY_MATRIX = """SELECT label_a, label_b, metric, calibrated
+FROM similarity_scores
+WHERE metric = 'linear_cka' OR metric LIKE 'mutual_knn%'"""
+
+ROTATION_CONTROL = """SELECT c.label_a AS source, c.label_b AS rotated, c.value AS "largest cosine change",
+       o.n_common AS "dimension words in common", round(o.expected_common, 2) AS "expected by chance",
+       round(r.null_mean, 1) AS "rotation null mean", round(knn.value, 4) AS "mutual k-NN",
+       round(cka.value, 4) AS "linear CKA"
+FROM similarity_scores AS c
+LEFT JOIN model_overlap AS o ON o.label_a = c.label_a AND o.label_b = c.label_b
+LEFT JOIN similarity_scores AS r
+    ON r.label_a = c.label_a AND r.label_b = c.label_b AND r.metric = 'axis_overlap_rotation_null'
+LEFT JOIN similarity_scores AS knn
+    ON knn.label_a = c.label_a AND knn.label_b = c.label_b AND knn.metric LIKE 'mutual_knn%'
+LEFT JOIN similarity_scores AS cka
+    ON cka.label_a = c.label_a AND cka.label_b = c.label_b AND cka.metric = 'linear_cka'
+WHERE c.metric = 'rotation_max_cosine_change'
+ORDER BY source, rotated"""
+
+ROTATION_NULL = """SELECT label_a, label_b, value AS "words in common", round(null_mean, 1) AS "rotation null mean",
+       round(null_sd, 1) AS "null sd", round(calibrated, 1) AS calibrated, p_value AS "p-value"
+FROM similarity_scores
+WHERE metric = 'axis_overlap_rotation_null'
+ORDER BY calibrated DESC, label_a, label_b"""
+
+SWEEP = """SELECT comparison, count(*) AS pairs,
+       round(avg(n_common), 1) AS "mean words in common", round(avg(expected_common), 2) AS "mean expected",
+       round(avg(mutual_knn), 4) AS "mean mutual k-NN", round(avg(mutual_knn_calibrated), 1) AS "mean calibrated k-NN",
+       round(avg(linear_cka), 3) AS "mean CKA", round(avg(linear_cka_calibrated), 1) AS "mean calibrated CKA"
+FROM sweep_pairs
+GROUP BY comparison
+ORDER BY CASE comparison WHEN 'seeds' THEN 1 WHEN 'corpora' THEN 2 ELSE 3 END"""
+
+ATTRIBUTION = """SELECT t.label_a, t.label_b, t.n_common, t.n_untrained, t.n_frequent, t.n_rest
+FROM overlap_attribution AS t
+JOIN run_summary AS a ON a.label = t.label_a
+JOIN run_summary AS b ON b.label = t.label_b
+WHERE a.vocab_size > 1000 AND b.vocab_size > 1000
+ORDER BY t.n_common DESC, t.label_a, t.label_b"""
+
+FREQUENCY = """SELECT label, vocab_size, n_words, round(p10_percentile, 1) AS p10, round(median_percentile, 1) AS median,
+       round(p90_percentile, 1) AS p90, round(share_untrained, 3) AS share_untrained, round(share_top100, 3) AS share_top100
+FROM dimension_word_frequency
+WHERE vocab_size > 1000
+ORDER BY label"""
+
+FILTERED = """SELECT label_a, label_b, min_count, n_common_unfiltered, n_common_filtered, common_words_filtered
+FROM filtered_overlap
+ORDER BY n_common_filtered DESC, label_a, label_b"""
+
+# One row of the numbers that the findings paragraph states.
+FINDINGS = """SELECT
+    (SELECT count(*) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_pairs,
+    (SELECT avg(n_common) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_common,
+    (SELECT avg(expected_common) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_expected,
+    (SELECT avg(mutual_knn_calibrated) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_knn_z,
+    (SELECT count(*) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_pairs,
+    (SELECT avg(n_common) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_common,
+    (SELECT avg(expected_common) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_expected,
+    (SELECT avg(mutual_knn_calibrated) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_knn_z,
+    (SELECT avg(mutual_knn) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_knn,
+    (SELECT sum(n_untrained) / nullif(sum(n_common), 0) FROM overlap_attribution) AS share_untrained,
+    (SELECT sum(n_frequent) / nullif(sum(n_common), 0) FROM overlap_attribution) AS share_frequent,
+    (SELECT count(*) FILTER (WHERE p_value < 0.05) FROM similarity_scores WHERE metric = 'axis_overlap_rotation_null') AS beat_rotation,
+    (SELECT count(*) FROM similarity_scores WHERE metric = 'axis_overlap_rotation_null') AS rotation_pairs,
+    (SELECT count(*) FILTER (WHERE p_value < 0.05) FROM similarity_scores WHERE metric LIKE 'mutual_knn%') AS knn_significant,
+    (SELECT count(*) FROM similarity_scores WHERE metric LIKE 'mutual_knn%') AS knn_pairs"""

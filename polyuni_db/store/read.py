@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import sqlalchemy as sa
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, current_revision, sqlalchemy_connection, upgrade
 from polyuni_db.store.schema import Run
+from polyuni_db.store.vectors import load_vectors
 
 RUN_COLUMNS = (
     Run.run_id, Run.label, Run.source, Run.model_name, Run.corpus, Run.dim, Run.seed, Run.vocab_size,
@@ -69,3 +72,46 @@ def unlogged_runs(path: Path, artifact_tables: tuple[str, ...], lock_timeout: fl
         return found
     finally:
         connection.close()
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A stored run with its kept vectors: rows of ``vectors`` are ``words`` in vocabulary order."""
+
+    run_id: int
+    label: str
+    fingerprint: str
+    corpus: str | None
+    parameters: dict
+    words: list[str]
+    vectors: np.ndarray
+    ranks: np.ndarray
+    counts: np.ndarray | None
+    trained: np.ndarray | None
+
+
+def load_run(path: Path, label: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> StoredRun:
+    connection = connect(path, read_only=True, lock_timeout=lock_timeout)
+    try:
+        found = connection.execute(
+            "SELECT run_id, fingerprint, corpus, parameters, vectors_path FROM runs "
+            "WHERE label = ? AND status = 'complete'", [label]).fetchone()
+        if found is None:
+            raise PolyuniError(f"no run labelled {label!r} in {path} (see `polyuni runs`)")
+        run_id, fingerprint, corpus, parameters, vectors_path = found
+        stats = connection.execute(
+            "SELECT word, rank, count, trained FROM word_stats WHERE run_id = ? ORDER BY rank", [run_id]
+        ).to_arrow_table()
+    finally:
+        connection.close()
+    vectors = load_vectors(path, vectors_path, label)
+    words = stats.column("word").to_pylist()
+    if vectors.shape[0] != len(words):
+        raise PolyuniError(f"the kept vectors of {label!r} do not match its words; re-ingest it with --force")
+    counts, trained = stats.column("count"), stats.column("trained")
+    return StoredRun(
+        run_id, label, fingerprint, corpus, json.loads(parameters), words, vectors,
+        stats.column("rank").to_numpy(),
+        None if counts.null_count == len(counts) else counts.to_numpy(zero_copy_only=False),
+        None if trained.null_count == len(trained) else trained.to_numpy(zero_copy_only=False),
+    )

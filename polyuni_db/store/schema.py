@@ -37,6 +37,7 @@ class Run(Base):
     mlflow_run_id: Mapped[str | None] = mapped_column(String)
     mlflow_status: Mapped[str] = mapped_column(String)  # 'pending' | 'logged' | 'failed' | 'skipped'
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    vectors_path: Mapped[str | None] = mapped_column(String)  # .npy of the vectors, rows in word_stats rank order
 
 
 class DimensionWord(Base):
@@ -113,10 +114,44 @@ class PairGeometry(Base):
     angle_degrees: Mapped[float | None] = mapped_column(Double)
 
 
+class DimensionWordFiltered(Base):
+    """Dimension words among trained words counted at least min_count times: a variant beside the
+    original rows, which stay as they are."""
+
+    __tablename__ = "dimension_words_filtered"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    min_count: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dimension: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pole: Mapped[str] = mapped_column(String, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String)
+    similarity: Mapped[float] = mapped_column(Float)
+
+
+class Similarity(Base):
+    """A comparison of two runs by one metric, against its null distribution."""
+
+    __tablename__ = "similarity"
+
+    run_a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[float] = mapped_column(Double)
+    null_mean: Mapped[float | None] = mapped_column(Double)
+    null_sd: Mapped[float | None] = mapped_column(Double)
+    calibrated: Mapped[float | None] = mapped_column(Double)  # (value - null_mean) / null_sd
+    p_value: Mapped[float | None] = mapped_column(Double)  # (1 + #null >= value) / (1 + R)
+    n_words: Mapped[int] = mapped_column(Integer)
+    parameters: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 # The tables that hold a run's findings, in the order they are written.
 FINDINGS_TABLES = tuple(
     model.__tablename__
-    for model in (DimensionWord, DifferencePair, DifferenceNeighbour, WordStat, WordVector, PairGeometry)
+    for model in (DimensionWord, DifferencePair, DifferenceNeighbour, WordStat, WordVector, PairGeometry,
+                  DimensionWordFiltered)
 )
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
-from polyuni_db.store.schema import FINDINGS_TABLES, Run, UnavailableSource
+from polyuni_db.store.schema import FINDINGS_TABLES, Run, Similarity, UnavailableSource
 
 
 @dataclass(frozen=True)
@@ -72,25 +72,27 @@ def stored_run(path: Path, label: str, fingerprint: str, lock_timeout: float = D
 def _delete_run(connection: sa.Connection, run_id: int) -> None:
     for table in FINDINGS_TABLES:
         connection.execute(sa.text(f"DELETE FROM {table} WHERE run_id = :run_id"), {"run_id": run_id})
+    # comparisons with the old vectors no longer hold
+    connection.execute(sa.delete(Similarity).where(sa.or_(Similarity.run_a == run_id, Similarity.run_b == run_id)))
     connection.execute(sa.delete(Run).where(Run.run_id == run_id))
 
 
-def _insert_findings(connection: sa.Connection, run_id: int, findings: dict[str, pa.Table]) -> None:
-    """Bulk rows go through DuckDB's Arrow scan, not row-by-row ORM inserts."""
+def insert_rows(connection: sa.Connection, table: str, run_id: int, rows: pa.Table) -> None:
+    """Bulk rows of one run go through DuckDB's Arrow scan, not row-by-row ORM inserts."""
     duck = connection.connection.driver_connection
+    columns = ", ".join(rows.column_names)
+    duck.register("incoming_rows", rows)
+    try:
+        duck.execute(f"INSERT INTO {table} (run_id, {columns}) SELECT ?, {columns} FROM incoming_rows", [run_id])
+    finally:
+        duck.unregister("incoming_rows")
+
+
+def _insert_findings(connection: sa.Connection, run_id: int, findings: dict[str, pa.Table]) -> None:
     for table in FINDINGS_TABLES:
         rows = findings.get(table)
-        if rows is None or rows.num_rows == 0:
-            continue
-        columns = ", ".join(rows.column_names)
-        duck.register("incoming_rows", rows)
-        try:
-            duck.execute(
-                f"INSERT INTO {table} (run_id, {columns}) SELECT ?, {columns} FROM incoming_rows",
-                [run_id],
-            )
-        finally:
-            duck.unregister("incoming_rows")
+        if rows is not None and rows.num_rows:
+            insert_rows(connection, table, run_id, rows)
 
 
 def _hold_for_fault_tests() -> None:

@@ -1,0 +1,193 @@
+"""Comparing stored runs without their basis: similarity against permutation and rotation nulls,
+and dimension words restricted to trained, frequent words. Reads kept vectors; writes one short
+transaction per run pair or variant."""
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+
+from polyuni_db.analysis.dimension_words import dimension_words
+from polyuni_db.analysis.ranking import rankable, row_norms
+from polyuni_db.analysis.similarity import (
+    Scored,
+    against_null,
+    dimension_word_set,
+    knn_indices,
+    max_cosine_change,
+    permutation_scores,
+    random_rotation,
+)
+from polyuni_db.errors import PolyuniError
+from polyuni_db.sources.base import Progress, no_progress
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
+from polyuni_db.store.read import StoredRun, load_run
+from polyuni_db.store.schema import DimensionWordFiltered, Similarity
+from polyuni_db.store.write import insert_rows
+
+DEFAULT_WORDS = 10_000
+DEFAULT_PERMUTATIONS = 100
+
+
+def shared_rows(a: StoredRun, b: StoredRun, n_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the ``n_words`` most frequent words the two runs share (by the sum of their ranks),
+    leaving out words whose vector has no direction in either run."""
+    index_b = {word: i for i, word in enumerate(b.words)}
+    usable_a, usable_b = rankable(row_norms(a.vectors)), rankable(row_norms(b.vectors))
+    pairs = [(i, index_b[word]) for i, word in enumerate(a.words)
+             if word in index_b and usable_a[i] and usable_b[index_b[word]]]
+    if len(pairs) < 20:
+        raise PolyuniError(f"{a.label} and {b.label} share {len(pairs)} words: too few to compare")
+    rows = np.array(pairs)
+    order = np.argsort(a.ranks[rows[:, 0]] + b.ranks[rows[:, 1]], kind="stable")[:n_words]
+    return rows[order, 0], rows[order, 1]
+
+
+def _rows(a: StoredRun, b: StoredRun, metric: str, scored, n_words: int, parameters: dict) -> dict:
+    return {"run_a": a.run_id, "run_b": b.run_id, "metric": metric, **scored._asdict(), "n_words": n_words,
+            "parameters": parameters, "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
+
+
+def _rotated_sets(run: StoredRun, rotations: int, seed: int) -> list[set[str]]:
+    """The run's top-5 dimension-word set under each of ``rotations`` random rotations."""
+    vectors = np.asarray(run.vectors, dtype=np.float64)
+    sets = []
+    for r in range(rotations):
+        rotated = (vectors @ random_rotation(vectors.shape[1], seed + r)).astype(np.float32)
+        sets.append({run.words[i] for i in dimension_word_set(rotated)})
+    return sets
+
+
+class NeighbourCache:
+    """k-NN of a run over a set of words, computed once: runs on one corpus share their top words."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.found: dict[tuple[str, bytes], np.ndarray] = {}
+
+    def __call__(self, run: StoredRun, rows: np.ndarray) -> np.ndarray:
+        key = (run.label, rows.tobytes())
+        if key not in self.found:
+            self.found[key] = knn_indices(np.asarray(run.vectors)[rows], self.k)
+        return self.found[key]
+
+
+def compare_pair(a: StoredRun, b: StoredRun, n_words: int, k: int, permutations: int, seed: int,
+                 rotated_a: list[set[str]], neighbours: NeighbourCache) -> list[dict]:
+    rows_a, rows_b = shared_rows(a, b, n_words)
+    x, y = np.asarray(a.vectors)[rows_a], np.asarray(b.vectors)[rows_b]
+    parameters = {"words_requested": n_words, "n_words": int(rows_a.size), "k": k,
+                  "permutations": permutations, "seed": seed}
+    scores = permutation_scores(x, y, permutations, seed, k, (neighbours(a, rows_a), neighbours(b, rows_b)))
+    found = [_rows(a, b, metric, scored, rows_a.size, parameters) for metric, scored in scores.items()]
+    # the axis-aligned overlap against the overlap that arbitrary axes give: rotate a, keep b
+    set_a = {a.words[i] for i in dimension_word_set(a.vectors)}
+    set_b = {b.words[i] for i in dimension_word_set(b.vectors)}
+    null = [len(rotated & set_b) for rotated in rotated_a]
+    found.append(_rows(a, b, "axis_overlap_rotation_null", against_null(len(set_a & set_b), null),
+                       len(a.words), {"rotations": len(rotated_a), "seed": seed, "top": 5, "pole": "max"}))
+    return found
+
+
+def _compared(db_path: Path, settings: dict, lock_timeout: float) -> set[tuple[int, int]]:
+    """Pairs already compared with these settings: comparing them again would give the same rows."""
+    from polyuni_db.store.db import connect
+
+    connection = connect(db_path, read_only=True, lock_timeout=lock_timeout)
+    try:
+        rows = connection.execute(
+            "SELECT run_a, run_b, parameters FROM similarity WHERE metric = 'linear_cka'").fetchall()
+    finally:
+        connection.close()
+    found = set()
+    for run_a, run_b, parameters in rows:
+        stored = json.loads(parameters)
+        if all(stored.get(key) == value for key, value in settings.items()):
+            found.add((run_a, run_b))
+    return found
+
+
+def _store_similarity(db_path: Path, rows: list[dict], lock_timeout: float) -> None:
+    with sqlalchemy_connection(db_path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            for row in rows:
+                connection.execute(sa.delete(Similarity).where(
+                    Similarity.run_a == row["run_a"], Similarity.run_b == row["run_b"],
+                    Similarity.metric == row["metric"]))
+            connection.execute(sa.insert(Similarity), rows)
+
+
+def compare(db_path: Path, labels: list[str], n_words: int = DEFAULT_WORDS, k: int = 10,
+            permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, progress: Progress = no_progress,
+            lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int:
+    """Every pair of the given runs (in label order); returns how many similarity rows were stored."""
+    if len(set(labels)) < 2:
+        raise PolyuniError("compare needs at least two different run labels")
+    if n_words < 20 or k < 1 or permutations < 1:
+        raise PolyuniError("--words must be at least 20, --k and --permutations at least 1")
+    runs = {label: load_run(db_path, label, lock_timeout) for label in sorted(set(labels))}
+    settings = {"words_requested": n_words, "k": k, "permutations": permutations, "seed": seed}
+    done_before = _compared(db_path, settings, lock_timeout)
+    rotated = {}
+    neighbours = NeighbourCache(k)
+    pairs = [(a, b) for a, b in itertools.combinations(runs, 2)
+             if (runs[a].run_id, runs[b].run_id) not in done_before]
+    stored = 0
+    for done, (label_a, label_b) in enumerate(pairs):
+        progress(done, len(pairs), "comparing runs")
+        if label_a not in rotated:
+            rotated[label_a] = _rotated_sets(runs[label_a], permutations, seed)
+        rows = compare_pair(runs[label_a], runs[label_b], n_words, k, permutations, seed, rotated[label_a], neighbours)
+        _store_similarity(db_path, rows, lock_timeout)
+        stored += len(rows)
+    progress(len(pairs), len(pairs), "comparing runs")
+    return stored
+
+
+def record_rotation_check(db_path: Path, of: str, rotated: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> float:
+    """Store the largest change of any pairwise cosine that the rotation caused (rounding only)."""
+    a, b = load_run(db_path, of, lock_timeout), load_run(db_path, rotated, lock_timeout)
+    change = max_cosine_change(a.vectors, b.vectors)
+    rows = min(2_000, len(a.words))
+    no_null = Scored(change, None, None, None, None)  # a check of rounding, not a statistic
+    _store_similarity(db_path, [_rows(a, b, "rotation_max_cosine_change", no_null, rows, {"rows": rows})], lock_timeout)
+    return change
+
+
+def add_filtered_variant(db_path: Path, label: str, min_count: int = 5, top_k: int = 10,
+                         lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int:
+    """Dimension words among the run's trained words counted at least ``min_count`` times, stored
+    beside (not instead of) its dimension words. Returns how many words qualified."""
+    run = load_run(db_path, label, lock_timeout)
+    if run.counts is None or run.trained is None:
+        raise PolyuniError(f"{label} has no corpus counts (a pretrained run): nothing to filter by")
+    keep = np.flatnonzero(run.trained & (run.counts >= min_count))
+    if keep.size < top_k:
+        raise PolyuniError(f"{label} has {keep.size} trained words counted {min_count} times or more: fewer than top-k {top_k}")
+    vectors = np.asarray(run.vectors)[keep]
+    words = np.asarray(run.words, dtype=object)[keep]
+    parts = []
+    for pole, top in dimension_words(vectors, top_k).items():
+        n = top.indices.size
+        parts.append(pa.table({
+            "min_count": pa.array([min_count] * n, pa.int32()),
+            "dimension": np.repeat(np.arange(vectors.shape[1], dtype=np.int32), top_k),
+            "pole": pa.array([pole] * n),
+            "rank": np.tile(np.arange(1, top_k + 1, dtype=np.int32), vectors.shape[1]),
+            "word": pa.array(words[top.indices.ravel()]),
+            "similarity": top.similarities.ravel(),
+        }))
+    rows = pa.concat_tables(parts)
+    with sqlalchemy_connection(db_path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            connection.execute(sa.delete(DimensionWordFiltered).where(
+                DimensionWordFiltered.run_id == run.run_id, DimensionWordFiltered.min_count == min_count))
+            insert_rows(connection, "dimension_words_filtered", run.run_id, rows)
+    return int(keep.size)
