@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from polyuni_db.compare import compare
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.pipeline import ingest
 from polyuni_db.sources.corpora import load_corpus
@@ -25,6 +26,7 @@ def fixture_db(tmp_path_factory):
         ingest(TrainedSource(lee, dim, seed), db, track=False)
     for dim in (2, 3):
         ingest(TrainedSource(load_corpus("corpus_4"), dim, 1), db, track=False, settings=AnalysisSettings(top_k=4))
+    compare(db, ["lee_background_10", "lee_background_10_s2", "lee_background_20"], n_words=500, permutations=10)
     return db
 
 

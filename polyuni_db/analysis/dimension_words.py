@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from polyuni_db.analysis.ranking import CHUNK_ROWS, ColumnTopK, TopK, check_top_k, rankable, row_norms
+from polyuni_db.analysis.ranking import (
+    CHUNK_ROWS,
+    ColumnTopK,
+    TopK,
+    check_top_k,
+    rankable,
+    rankable_blocks,
+    row_norms,
+)
 
 POLES = ("max", "min")  # +e_d and -e_d
 
@@ -27,14 +35,7 @@ def dimension_words(
     # one buffer of each kind, reused by every block: no allocation, no page faults, in the loop
     cosine_buffer = np.empty((chunk_rows, n_dims), dtype=np.float32)
     mask_buffer = np.empty((chunk_rows, n_dims), dtype=bool)
-    for start in range(0, vectors.shape[0], chunk_rows):
-        keep = valid[start:start + chunk_rows]
-        rows = np.flatnonzero(keep) + start
-        if rows.size == 0:
-            continue
-        block = np.asarray(vectors[start:start + chunk_rows])
-        if rows.size < keep.size:
-            block = block[keep]
+    for rows, block in rankable_blocks(vectors, valid, chunk_rows):
         cosines = np.divide(block, norms[rows, None], out=cosine_buffer[: rows.size])
         mask = mask_buffer[: rows.size]
         best["max"].add(cosines, rows, mask=mask)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from polyuni_db.analysis.ranking import CHUNK_ROWS, ColumnTopK, TopK, check_top_k, rankable
+from polyuni_db.analysis.ranking import CHUNK_ROWS, ColumnTopK, TopK, check_top_k, rankable, rankable_blocks
 
 
 def unit_queries(queries: np.ndarray) -> np.ndarray:
@@ -28,14 +28,7 @@ def nearest(
     check_top_k(top_k, int(valid.sum()))
     units = unit_queries(queries)
     best = ColumnTopK(units.shape[0], top_k)
-    for start in range(0, vectors.shape[0], chunk_rows):
-        keep = valid[start:start + chunk_rows]
-        rows = np.flatnonzero(keep) + start
-        if rows.size == 0:
-            continue
-        block = np.asarray(vectors[start:start + chunk_rows])
-        if rows.size < keep.size:
-            block = block[keep]
+    for rows, block in rankable_blocks(vectors, valid, chunk_rows):
         best.add((block @ units.T) / norms[rows, None], rows)
     return best.result()
 

@@ -1,7 +1,7 @@
 """Top-k by cosine similarity, ordered as gensim's ``KeyedVectors.most_similar`` orders them."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -28,6 +28,17 @@ def row_norms(vectors: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
 def rankable(norms: np.ndarray) -> np.ndarray:
     """Rows that have a direction: zero, NaN and infinite vectors take no part in cosine ranking."""
     return np.isfinite(norms) & (norms > 0)
+
+
+def rankable_blocks(vectors: np.ndarray, valid: np.ndarray, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(row indices, rows) of successive blocks, without the rows that cannot be ranked."""
+    for start in range(0, vectors.shape[0], chunk_rows):
+        keep = valid[start:start + chunk_rows]
+        rows = np.flatnonzero(keep) + start
+        if rows.size == 0:
+            continue
+        block = np.asarray(vectors[start:start + chunk_rows])
+        yield rows, (block if rows.size == keep.size else block[keep])
 
 
 def check_top_k(top_k: int, n_rankable: int) -> None:
