@@ -6,6 +6,7 @@ changes: whatever survives in the axis-aligned comparison after rotation is not 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,22 +25,24 @@ class RotationSource:
     seed: int
     kind: str = "control"
 
+    @cached_property
     def _stored(self) -> StoredRun:
+        """The run to rotate, read once (spec, columns and load all need it)."""
         return load_run(self.db_path, self.of)
 
     def spec(self) -> dict:
-        return {"source": "rotation", "of": self._stored().fingerprint, "of_label": self.of,
+        return {"source": "rotation", "of": self._stored.fingerprint, "of_label": self.of,
                 "seed": self.seed, "rotation": "Haar-random orthogonal, QR of a Gaussian (numpy default_rng)"}
 
     def default_label(self) -> str:
         return f"{self.of}_rot{self.seed}"
 
     def run_columns(self) -> dict:
-        return {"model_name": f"rotation of {self.of}", "corpus": self._stored().corpus, "seed": self.seed}
+        return {"model_name": f"rotation of {self.of}", "corpus": self._stored.corpus, "seed": self.seed}
 
     def load(self, progress: Progress = no_progress) -> Embedding:
         progress(0, 1, f"rotating {self.of}")
-        stored = self._stored()
+        stored = self._stored
         rotation = random_rotation(stored.vectors.shape[1], self.seed)
         vectors = (np.asarray(stored.vectors, dtype=np.float64) @ rotation).astype(np.float32)
         progress(1, 1, f"rotating {self.of}")
