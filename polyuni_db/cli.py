@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = commands.add_parser("study", help="ingest a preset's runs (skipping stored ones), then write the report")
     study.add_argument("--preset", choices=PRESETS, default="blog",
-                       help="blog: the published study's models; quick: a small subset (default: blog)")
+                       help="blog: the published study's models; quick: a small subset; controls: seeds, "
+                       "corpora, rotation, MiniLM and every pair compared (default: blog)")
     study.add_argument("--with-google-news", action="store_true",
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR")
@@ -229,7 +230,6 @@ def _ingest(args, db: Path) -> None:
         print(f"  largest change of a pairwise cosine: {change:.2e}")
 
 
-
 def _training_grid(args):
     """One source per (dimension, seed), the corpus read once."""
     from polyuni_db.sources.corpora import load_corpus
@@ -242,6 +242,10 @@ def _training_grid(args):
         for placeholder, values in (("{dim}", args.dims), ("{seed}", args.seeds)):
             if len(set(values)) > 1 and placeholder not in template:
                 raise PolyuniError(f"--label {template!r} needs {placeholder}: several runs would share it")
+        try:
+            template.format(corpus="c", dim=1, seed=1)
+        except (KeyError, IndexError, ValueError):
+            raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{dim}} and {{seed}}") from None
     corpus = load_corpus(args.corpus, lowercase=args.lowercase)
     for dim in args.dims:
         for seed in args.seeds:
@@ -300,7 +304,8 @@ def run(argv: list[str] | None = None) -> None:
         from polyuni_db.compare import compare
 
         stored = compare(db, args.labels, args.words, args.k, args.permutations, args.seed, Bars(), args.lock_timeout)
-        print(f"{stored} similarity scores stored; see the view similarity_scores")
+        print(f"{stored} similarity scores stored (pairs compared before with these settings are kept); "
+              "see the view similarity_scores")
     elif args.command == "bench":
         _bench(args)
     elif args.command == "mlflow-sync":

@@ -53,12 +53,17 @@ def _rows(a: StoredRun, b: StoredRun, metric: str, scored, n_words: int, paramet
             "parameters": parameters, "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
 
 
+# Null rotations come from their own stream, never one a rotation control run was made with.
+ROTATION_NULL_STREAM = 7_919
+
+
 def _rotated_sets(run: StoredRun, rotations: int, seed: int) -> list[set[str]]:
     """The run's top-5 dimension-word set under each of ``rotations`` random rotations."""
     vectors = np.asarray(run.vectors, dtype=np.float64)
+    rng = np.random.default_rng([ROTATION_NULL_STREAM, seed])
     sets = []
-    for r in range(rotations):
-        rotated = (vectors @ random_rotation(vectors.shape[1], seed + r)).astype(np.float32)
+    for _ in range(rotations):
+        rotated = (vectors @ random_rotation(vectors.shape[1], rng)).astype(np.float32)
         sets.append({run.words[i] for i in dimension_word_set(rotated)})
     return sets
 
@@ -90,7 +95,8 @@ def compare_pair(a: StoredRun, b: StoredRun, n_words: int, k: int, permutations:
     set_b = {b.words[i] for i in dimension_word_set(b.vectors)}
     null = [len(rotated & set_b) for rotated in rotated_a]
     found.append(_rows(a, b, "axis_overlap_rotation_null", against_null(len(set_a & set_b), null),
-                       len(a.words), {"rotations": len(rotated_a), "seed": seed, "top": 5, "pole": "max"}))
+                       len(a.words), {"rotations": len(rotated_a), "seed": seed, "stream": ROTATION_NULL_STREAM,
+                                      "top": 5, "pole": "max"}))
     return found
 
 

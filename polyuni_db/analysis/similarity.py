@@ -25,7 +25,7 @@ class Scored(NamedTuple):
     p_value: float  # (1 + #null >= value) / (1 + permutations)
 
 
-def random_rotation(dim: int, seed: int) -> np.ndarray:
+def random_rotation(dim: int, seed: int | np.random.Generator) -> np.ndarray:
     """A Haar-random orthogonal matrix: QR of a Gaussian matrix, signs fixed by R's diagonal."""
     rng = np.random.default_rng(seed)
     q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
