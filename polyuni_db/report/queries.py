@@ -155,6 +155,12 @@ FINDINGS = """SELECT
     (SELECT avg(n_common) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_common,
     (SELECT avg(expected_common) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_expected,
     (SELECT avg(mutual_knn_calibrated) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_knn_z,
+    (SELECT avg(r.null_mean) FROM sweep_pairs AS s JOIN similarity_scores AS r
+        ON r.label_a = s.label_a AND r.label_b = s.label_b AND r.metric = 'axis_overlap_rotation_null'
+     WHERE s.comparison = 'seeds') AS seed_rotation_null,
+    (SELECT avg(r.calibrated) FROM sweep_pairs AS s JOIN similarity_scores AS r
+        ON r.label_a = s.label_a AND r.label_b = s.label_b AND r.metric = 'procrustes_overlap_5'
+     WHERE s.comparison = 'seeds') AS seed_procrustes_z,
     (SELECT count(*) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_pairs,
     (SELECT avg(n_common) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_common,
     (SELECT avg(expected_common) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_expected,
