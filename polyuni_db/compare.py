@@ -13,7 +13,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from polyuni_db.analysis.dimension_words import dimension_words
-from polyuni_db.analysis.ranking import rankable, row_norms
 from polyuni_db.analysis.similarity import (
     Scored,
     against_null,
@@ -37,8 +36,7 @@ DEFAULT_PERMUTATIONS = 100
 def shared_rows(a: StoredRun, b: StoredRun, n_words: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the ``n_words`` most frequent words the two runs share (by the sum of their ranks),
     leaving out words whose vector has no direction in either run."""
-    index_b = {word: i for i, word in enumerate(b.words)}
-    usable_a, usable_b = rankable(row_norms(a.vectors)), rankable(row_norms(b.vectors))
+    index_b, usable_a, usable_b = b.index, a.rankable, b.rankable
     pairs = [(i, index_b[word]) for i, word in enumerate(a.words)
              if word in index_b and usable_a[i] and usable_b[index_b[word]]]
     if len(pairs) < 20:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import sqlalchemy as sa
 
+from polyuni_db.analysis.ranking import rankable, row_norms
 from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, current_revision, sqlalchemy_connection, upgrade
 from polyuni_db.store.schema import Run
@@ -88,6 +90,15 @@ class StoredRun:
     ranks: np.ndarray
     counts: np.ndarray | None
     trained: np.ndarray | None
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {word: i for i, word in enumerate(self.words)}
+
+    @cached_property
+    def rankable(self) -> np.ndarray:
+        """Rows whose vector has a direction (not zero, not NaN or infinite)."""
+        return rankable(row_norms(self.vectors))
 
 
 def load_run(path: Path, label: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> StoredRun:
