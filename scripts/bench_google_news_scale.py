@@ -21,7 +21,6 @@ from pathlib import Path
 
 
 def end_to_end(vocab: int, dim: int) -> dict:
-    import numpy as np
 
     from polyuni_db.bench import synthetic_matrix
     from polyuni_db.findings import AnalysisSettings, analyse
