@@ -11,6 +11,7 @@ from pathlib import Path
 from polyuni_db.errors import PolyuniError
 from polyuni_db.findings import DEFAULT_PAIRS
 from polyuni_db.sources.files import FORMATS
+from polyuni_db.sources.training import ALGORITHMS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
 from polyuni_db.study import PRESETS
 
@@ -19,6 +20,7 @@ DEFAULT_REPORT_DIR = Path("reports/out")
 EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
   polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1
+  polyuni ingest train --corpus lee_background --dims 50 --algorithm ppmi-svd
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
@@ -109,22 +111,36 @@ def build_parser() -> argparse.ArgumentParser:
     file_.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(file_)
 
-    train = sources.add_parser("train", help="Word2Vec trained here, over dimensions x seeds")
+    train = sources.add_parser("train", help="an algorithm (Word2Vec, fastText, PPMI-SVD) trained here, over dimensions x seeds")
     train.add_argument("--corpus", required=True, metavar="NAME|PATH",
                        help="a corpus name (corpus_4, brown, lee_background, ...) or a text file, "
                        "one sentence per line")
+    train.add_argument("--algorithm", choices=ALGORITHMS, default=None,
+                       help="word2vec-sg (default; word2vec-cbow with --sg 0), word2vec-cbow, fasttext, "
+                       "or ppmi-svd (PPMI + truncated SVD, Levy, Goldberg and Dagan 2015)")
     train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D")
-    train.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S")
-    train.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
-    train.add_argument("--window", type=_positive, default=5)
-    train.add_argument("--min-count", type=_positive, default=1)
-    train.add_argument("--epochs", type=_positive, default=5)
-    train.add_argument("--workers", type=_positive, default=1,
-                       help="training threads; more than 1 makes runs unrepeatable (default: 1)")
+    train.add_argument("--seeds", type=int, nargs="+", default=None, metavar="S",
+                       help="seeds (default: 1; ppmi-svd has none)")
+    train.add_argument("--sg", type=int, default=None, choices=(0, 1),
+                       help="1 skip-gram (default), 0 CBOW; Word2Vec and fastText")
+    train.add_argument("--window", type=_positive, default=5, help="context window either side (default: 5)")
+    train.add_argument("--min-count", type=_positive, default=1, help="drop words seen fewer times (default: 1)")
+    train.add_argument("--epochs", type=_positive, default=None, help="Word2Vec and fastText (default: 5)")
+    train.add_argument("--workers", type=_positive, default=None,
+                       help="training threads, Word2Vec and fastText; more than 1 makes runs unrepeatable (default: 1)")
+    train.add_argument("--min-n", type=_positive, default=None, help="fastText: shortest character n-gram (default: 3)")
+    train.add_argument("--max-n", type=_positive, default=None, help="fastText: longest character n-gram (default: 6)")
+    train.add_argument("--bucket", type=_positive, default=None,
+                       help="fastText: hash buckets for n-grams (default: 2000000)")
+    train.add_argument("--smoothing", type=float, default=None,
+                       help="ppmi-svd: context-distribution smoothing exponent (default: 0.75)")
+    train.add_argument("--eigenvalue-weight", type=float, default=None, metavar="P",
+                       help="ppmi-svd: vectors are U times singular values to the power P (default: 0.5)")
     train.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
     train.add_argument("--label", metavar="TEMPLATE",
-                       help="label template with {corpus}, {dim} and {seed} "
-                       "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
+                       help="label template with {corpus}, {algorithm}, {dim} and {seed} (default: "
+                       "{corpus}_{dim}, {corpus}_{algorithm}_{dim} for algorithms other than word2vec-sg, "
+                       "with _s{seed} for seeds other than 1)")
     _add_ingest_options(train)
 
     control = sources.add_parser("control", help="controls made from a stored run")
@@ -230,27 +246,73 @@ def _ingest(args, db: Path) -> None:
         print(f"  largest change of a pairwise cosine: {change:.2e}")
 
 
+GENSIM_ALGORITHMS = ("word2vec-sg", "word2vec-cbow", "fasttext")
+# The algorithms each training option applies to; given to any other, it is refused, not ignored.
+TRAIN_OPTIONS = {
+    "seeds": GENSIM_ALGORITHMS, "sg": GENSIM_ALGORITHMS, "epochs": GENSIM_ALGORITHMS,
+    "workers": GENSIM_ALGORITHMS, "min_n": ("fasttext",), "max_n": ("fasttext",), "bucket": ("fasttext",),
+    "smoothing": ("ppmi-svd",), "eigenvalue_weight": ("ppmi-svd",),
+}
+
+
+def _algorithm(args) -> str:
+    """--algorithm, else what --sg says (--sg 0 alone is CBOW, as before algorithms were named)."""
+    if args.algorithm is None:
+        return "word2vec-cbow" if args.sg == 0 else "word2vec-sg"
+    for option, algorithms in TRAIN_OPTIONS.items():
+        if getattr(args, option) is not None and args.algorithm not in algorithms:
+            flag = "--" + option.replace("_", "-")
+            raise PolyuniError(f"{flag} does not apply to {args.algorithm} (only to {', '.join(algorithms)})")
+    if args.algorithm.startswith("word2vec") and args.sg is not None and args.sg != (args.algorithm == "word2vec-sg"):
+        raise PolyuniError(f"--sg {args.sg} contradicts --algorithm {args.algorithm}")
+    return args.algorithm
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
 def _training_grid(args):
     """One source per (dimension, seed), the corpus read once."""
     from polyuni_db.sources.corpora import load_corpus
+    from polyuni_db.sources.fasttext import FastTextSource, SubwordParams
+    from polyuni_db.sources.ppmi_svd import PpmiParams, PpmiSvdSource
     from polyuni_db.sources.trained import TrainedSource, TrainParams
 
-    params = TrainParams(sg=args.sg, window=args.window, min_count=args.min_count,
-                         epochs=args.epochs, workers=args.workers)
+    algorithm = _algorithm(args)
+    seeds = [None] if algorithm == "ppmi-svd" else _given(args.seeds, [1])
+    if algorithm == "ppmi-svd":
+        ppmi_params = PpmiParams(window=args.window, min_count=args.min_count,
+                                 smoothing=_given(args.smoothing, PpmiParams.smoothing),
+                                 eigenvalue_weight=_given(args.eigenvalue_weight, PpmiParams.eigenvalue_weight))
+    else:
+        sg = {"word2vec-sg": 1, "word2vec-cbow": 0}.get(algorithm, _given(args.sg, 1))  # fastText: --sg
+        params = TrainParams(sg=sg,
+                             window=args.window, min_count=args.min_count,
+                             epochs=_given(args.epochs, TrainParams.epochs), workers=_given(args.workers, TrainParams.workers))
+    if algorithm == "fasttext":
+        subwords = SubwordParams(min_n=_given(args.min_n, SubwordParams.min_n), max_n=_given(args.max_n, SubwordParams.max_n),
+                                 bucket=_given(args.bucket, SubwordParams.bucket))
     template = args.label
     if template:
-        for placeholder, values in (("{dim}", args.dims), ("{seed}", args.seeds)):
+        for placeholder, values in (("{dim}", args.dims), ("{seed}", seeds)):
             if len(set(values)) > 1 and placeholder not in template:
                 raise PolyuniError(f"--label {template!r} needs {placeholder}: several runs would share it")
         try:
-            template.format(corpus="c", dim=1, seed=1)
+            template.format(corpus="c", algorithm="a", dim=1, seed=1)
         except (KeyError, IndexError, ValueError):
-            raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{dim}} and {{seed}}") from None
+            raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{algorithm}}, "
+                               "{dim} and {seed}") from None
     corpus = load_corpus(args.corpus, lowercase=args.lowercase)
     for dim in args.dims:
-        for seed in args.seeds:
-            source = TrainedSource(corpus, dim, seed, params)
-            label = template.format(corpus=corpus.name, dim=dim, seed=seed) if template else None
+        for seed in seeds:
+            if algorithm == "ppmi-svd":
+                source = PpmiSvdSource(corpus, dim, ppmi_params)
+            elif algorithm == "fasttext":
+                source = FastTextSource(corpus, dim, seed, params, subwords)
+            else:
+                source = TrainedSource(corpus, dim, seed, params)
+            label = template.format(corpus=corpus.name, algorithm=algorithm, dim=dim, seed=seed) if template else None
             yield source, label
 
 

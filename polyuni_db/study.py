@@ -15,7 +15,8 @@ from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import add_filtered_variant, compare, record_rotation_check
 from polyuni_db.sources.control import RotationSource
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
-from polyuni_db.sources.trained import TrainedSource, default_train_label
+from polyuni_db.sources.trained import TrainedSource
+from polyuni_db.sources.training import default_train_label
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.write import record_unavailable
 

@@ -25,7 +25,7 @@ def build(db: Path, runs: int, dims: int, vocab: int, vocabularies: int, top_k: 
         con.execute("SELECT setseed(0.42)")
         con.execute(f"""
             INSERT INTO runs
-            SELECT r, printf('syn_%03d', r), md5(r::VARCHAR), 'complete', 'train', 'word2vec',
+            SELECT r, printf('syn_%03d', r), md5(r::VARCHAR), 'complete', 'train', 'word2vec-sg',
                    printf('corpus_%d', r % {vocabularies}), {dims}, r, {top_k}, '{{}}', {vocab}, 0, 0,
                    1.0, 0.0, 0.0, NULL, 'skipped', now()::TIMESTAMP
             FROM range(1, {runs} + 1) AS t(r)""")

@@ -42,7 +42,7 @@ def test_label_template_must_tell_runs_apart(db, capsys):
     assert "needs {dim}" in capsys.readouterr().err
     assert main(["--db", str(db), "ingest", "train", "--corpus", "corpus_2", "--dims", "2",
                  "--label", "x_{size}", "--no-mlflow"]) == 1
-    assert "may use only {corpus}, {dim} and {seed}" in capsys.readouterr().err
+    assert "may use only {corpus}, {algorithm}, {dim} and {seed}" in capsys.readouterr().err
 
 
 def test_sql_refuses_writes_and_changes_nothing(db, capsys):

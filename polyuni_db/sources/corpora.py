@@ -6,8 +6,11 @@ import contextlib
 import hashlib
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from polyuni_db.errors import PolyuniError
 
@@ -33,6 +36,14 @@ class Corpus:
     @property
     def n_tokens(self) -> int:
         return sum(len(sentence) for sentence in self.sentences)
+
+    def vocabulary(self, min_count: int) -> tuple[list[str], np.ndarray]:
+        """Words counted at least ``min_count`` times, most frequent first (ties in order of first
+        occurrence), and their counts: the vocabulary every algorithm trained here starts from."""
+        counts = Counter(token for sentence in self.sentences for token in sentence)
+        kept = [(word, count) for word, count in counts.items() if count >= min_count]
+        kept.sort(key=lambda item: -item[1])  # stable: ties keep their first-occurrence order
+        return [word for word, _ in kept], np.array([count for _, count in kept], dtype=np.int64)
 
 
 def _sentences(text: str) -> list[list[str]]:

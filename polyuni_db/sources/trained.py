@@ -1,15 +1,12 @@
-"""Word2Vec trained here with gensim, one (corpus, dimension, seed, parameters) at a time."""
+"""Word2Vec trained here with gensim (skip-gram or CBOW), one (corpus, dimension, seed, parameters) at a time."""
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
-from polyuni_db.analysis.word_stats import trained_mask
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 from polyuni_db.sources.corpora import Corpus
+from polyuni_db.sources.training import check_dim, default_train_label, run_columns, train_gensim
 
 
 @dataclass(frozen=True)
@@ -32,7 +29,8 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class TrainedSource:
-    """Word2Vec on one corpus at one dimension and seed."""
+    """Word2Vec on one corpus at one dimension and seed. Its fingerprint has no ``algorithm`` key
+    (``sg`` tells skip-gram from CBOW), so runs stored before fastText and PPMI-SVD keep theirs."""
 
     corpus: Corpus
     dim: int
@@ -41,8 +39,7 @@ class TrainedSource:
     kind: str = "train"
 
     def __post_init__(self) -> None:
-        if self.dim < 1:
-            raise PolyuniError(f"dimensions must be at least 1, not {self.dim}")
+        check_dim(self.dim)
 
     def spec(self) -> dict:
         import gensim
@@ -56,28 +53,19 @@ class TrainedSource:
             "gensim": gensim.__version__,
         }
 
+    @property
+    def algorithm(self) -> str:
+        return "word2vec-sg" if self.params.sg else "word2vec-cbow"
+
     def run_columns(self) -> dict:
-        return {"model_name": "word2vec", "corpus": self.corpus.name, "seed": self.seed}
+        return run_columns(self.algorithm, self.corpus, self.seed)
 
     def default_label(self) -> str:
-        return default_train_label(self.corpus.name, self.dim, self.seed)
+        return default_train_label(self.corpus.name, self.dim, self.seed, self.algorithm)
 
     def load(self, progress: Progress = no_progress) -> Embedding:
         from gensim.models import Word2Vec
-        from gensim.models.callbacks import CallbackAny2Vec
 
-        epochs = self.params.epochs
-        description = f"training {self.default_label()}"
-
-        class EpochProgress(CallbackAny2Vec):
-            def __init__(self) -> None:
-                self.done = 0
-
-            def on_epoch_end(self, model) -> None:
-                self.done += 1
-                progress(self.done, epochs, description)
-
-        progress(0, epochs, description)
         model = Word2Vec(
             vector_size=self.dim,
             seed=self.seed,
@@ -85,29 +73,6 @@ class TrainedSource:
             window=self.params.window,
             min_count=self.params.min_count,
             workers=self.params.workers,
-            epochs=epochs,
+            epochs=self.params.epochs,
         )
-        model.build_vocab(self.corpus.sentences)
-        if not model.wv.index_to_key:
-            raise PolyuniError(
-                f"no word of corpus {self.corpus.name!r} occurs {self.params.min_count} times or more"
-            )
-        model.train(
-            self.corpus.sentences,
-            total_examples=model.corpus_count,
-            epochs=epochs,
-            callbacks=[EpochProgress()],
-        )
-        wv = model.wv
-        return Embedding(
-            words=list(wv.index_to_key),
-            vectors=np.array(wv.vectors, dtype=np.float32),
-            counts=np.asarray(wv.expandos["count"], dtype=np.int64),
-            trained=trained_mask(self.corpus.sentences, wv.key_to_index),
-            metadata={"python_hash_seed": os.environ.get("PYTHONHASHSEED", "unset")},
-        )
-
-
-def default_train_label(corpus: str, dim: int, seed: int) -> str:
-    """``brown_40`` for seed 1, ``brown_40_s2`` otherwise, as the study named its models."""
-    return f"{corpus}_{dim}" if seed == 1 else f"{corpus}_{dim}_s{seed}"
+        return train_gensim(model, self.corpus, f"training {self.default_label()}", progress)

@@ -22,7 +22,7 @@ class Run(Base):
     fingerprint: Mapped[str] = mapped_column(String, unique=True)
     status: Mapped[str] = mapped_column(String)  # 'writing' inside the write, 'complete' after
     source: Mapped[str] = mapped_column(String)  # 'pretrained' | 'file' | 'train'
-    model_name: Mapped[str] = mapped_column(String)  # gensim-data name, file name, or 'word2vec'
+    model_name: Mapped[str] = mapped_column(String)  # gensim-data name, file name, or the algorithm trained here (word2vec-sg, fasttext, ...)
     corpus: Mapped[str | None] = mapped_column(String)
     dim: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int | None] = mapped_column(Integer)
