@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     study = commands.add_parser("study", help="ingest a preset's runs (skipping stored ones), then write the report")
     study.add_argument("--preset", choices=PRESETS, default="blog",
                        help="blog: the published study's models; quick: a small subset; controls: seeds, "
-                       "corpora, rotation, MiniLM and every pair compared (default: blog)")
+                       "corpora, rotation, MiniLM and every pair compared; families: three corpora x "
+                       "Word2Vec skip-gram and CBOW, fastText and PPMI-SVD, every pair compared (default: blog)")
     study.add_argument("--with-google-news", action="store_true",
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR")

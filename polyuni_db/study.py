@@ -15,12 +15,14 @@ from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import add_filtered_variant, compare, record_rotation_check
 from polyuni_db.sources.control import RotationSource
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
-from polyuni_db.sources.trained import TrainedSource
-from polyuni_db.sources.training import default_train_label
+from polyuni_db.sources.fasttext import FastTextSource
+from polyuni_db.sources.ppmi_svd import PpmiSvdSource
+from polyuni_db.sources.trained import TrainedSource, TrainParams
+from polyuni_db.sources.training import DEFAULT_ALGORITHM, default_train_label
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.write import record_unavailable
 
-PRESETS = ("blog", "quick", "controls")
+PRESETS = ("blog", "quick", "controls", "families")
 MINIMAL_DIMS = (2, 3, 4)
 TOP_K = 10
 CONTROL_CORPORA = ("brown", "abc", "movie_reviews", "webtext", "state_union", "lee_background", "head500")
@@ -28,6 +30,10 @@ CONTROL_SEEDS = (1, 2, 3)
 CONTROL_DIM = 50
 CONTROL_WORDS = 5_000  # shared words per comparison in the preset: keeps it within 15 minutes here
 FILTER_MIN_COUNT = 5
+# Mid-sized corpora of three genres (news, speeches, web text): fastText trains on each in about a
+# minute here, where Brown takes three.
+FAMILY_CORPORA = ("lee_background", "state_union", "webtext")
+SEEDED_ALGORITHMS = ("word2vec-sg", "word2vec-cbow", "fasttext")
 
 
 @dataclass(frozen=True)
@@ -59,20 +65,29 @@ def _rotation(of: str, seed: int) -> PlannedRun:
     )
 
 
-def _trained(read: Callable, corpus_name: str, dim: int, seed: int = 1) -> PlannedRun:
+def _trained(read: Callable, corpus_name: str, dim: int, seed: int | None = 1,
+             algorithm: str = DEFAULT_ALGORITHM) -> PlannedRun:
     def build(db_path: Path) -> tuple[Source, AnalysisSettings]:
         sentences = read(corpus_name)
         vocabulary = len({token for sentence in sentences.sentences for token in sentence})
+        if algorithm == "ppmi-svd":
+            source = PpmiSvdSource(sentences, dim)
+        elif algorithm == "fasttext":
+            source = FastTextSource(sentences, dim, seed)
+        else:
+            source = TrainedSource(sentences, dim, seed, TrainParams(sg=int(algorithm == "word2vec-sg")))
         # the minimal corpora have fewer than ten words: rank all of them
-        return TrainedSource(sentences, dim, seed), AnalysisSettings(top_k=min(TOP_K, vocabulary))
+        return source, AnalysisSettings(top_k=min(TOP_K, vocabulary))
 
-    return PlannedRun(default_train_label(corpus_name, dim, seed),
-                      f"word2vec on {corpus_name}, {dim} dimensions, seed {seed}", build, trained=True)
+    seed_text = "" if seed is None else f", seed {seed}"
+    return PlannedRun(default_train_label(corpus_name, dim, seed, algorithm),
+                      f"{algorithm} on {corpus_name}, {dim} dimensions{seed_text}", build, trained=True)
 
 
 def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
     """``blog``: the published study's models; ``quick``: a small subset for tests and a first look;
-    ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM."""
+    ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM;
+    ``families``: three corpora x four algorithms at 50 dimensions, seeds 1 to 3 (PPMI-SVD has none)."""
     read = cache(load_corpus)  # each corpus is read once per study
     if preset == "blog":
         runs = [_trained(read, name, dim) for name in MINIMAL_CORPORA for dim in MINIMAL_DIMS]
@@ -80,6 +95,10 @@ def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
     elif preset == "quick":
         runs = [_trained(read, "corpus_4", dim) for dim in MINIMAL_DIMS] + [_trained(read, "corpus_bark", 2)]
         runs += [_pretrained(GLOVE_50)] + [_trained(read, "lee_background", dim) for dim in (10, 20)]
+    elif preset == "families":
+        runs = [_trained(read, name, CONTROL_DIM, seed, algorithm)
+                for name in FAMILY_CORPORA for algorithm in SEEDED_ALGORITHMS for seed in CONTROL_SEEDS]
+        runs += [_trained(read, name, CONTROL_DIM, None, "ppmi-svd") for name in FAMILY_CORPORA]
     elif preset == "controls":
         runs = [_trained(read, name, CONTROL_DIM, seed) for name in CONTROL_CORPORA for seed in CONTROL_SEEDS]
         runs += [_pretrained(GLOVE_50), _rotation("glove", 1), _pretrained(MINILM)]
@@ -115,8 +134,11 @@ def run_study(
         outcomes.append(outcome)
         if planned.trained and outcome.result is not None:
             trained.append(planned.label)
+    stored = [o.label for o in outcomes if o.result is not None]
     if preset == "controls":
-        _controls(db_path, [o.label for o in outcomes if o.result is not None], trained, progress, lock_timeout)
+        _controls(db_path, stored, trained, progress, lock_timeout)
+    elif preset == "families":  # every pair, for the contrasts of universality_by_factor
+        compare(db_path, stored, n_words=CONTROL_WORDS, progress=progress, lock_timeout=lock_timeout)
     return outcomes
 
 

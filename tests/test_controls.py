@@ -137,7 +137,7 @@ def test_the_report_shows_the_controls(control_db, tmp_path):
     from polyuni_db.report import render_report
 
     page = render_report(control_db, tmp_path / "out").read_text(encoding="utf-8")
-    section = page[page.index('id="controls"'):page.index('id="settings"')]
+    section = page[page.index('id="controls"'):page.index('id="families"')]
     assert "Findings" in section and section.count("<img") == 2
     assert "mixed_8_rot4" in section and "Rotation control" in section
 

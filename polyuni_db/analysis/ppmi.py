@@ -13,9 +13,10 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
+from threadpoolctl import threadpool_limits
 
-# Below this many rows a dense SVD is cheaper than ARPACK, and it also serves dim = vocabulary size.
-DENSE_SVD_ROWS = 2_000
+# Up to this many rows a dense SVD is cheap; it also serves dim = vocabulary size, which ARPACK cannot.
+DENSE_SVD_ROWS = 500
 
 
 def cooccurrence(sentences: Sequence[np.ndarray], vocab_size: int, window: int) -> scipy.sparse.csr_matrix:
@@ -58,10 +59,18 @@ def svd_embedding(matrix: scipy.sparse.spmatrix, dim: int, eigenvalue_weight: fl
     power p (LGD's eigenvalue weighting; p = 1 is the plain SVD, p = 0 the bare vectors).
 
     Deterministic: ARPACK starts from the all-ones vector, components are ordered by decreasing
-    singular value, and each is signed so that its largest-magnitude entry is positive."""
+    singular value, each is signed so that its largest-magnitude entry is positive, and BLAS runs on
+    one thread, so the summation order does not depend on the machine's cores (nor do idle threads
+    spin on a busy one)."""
     n = min(matrix.shape)
     if not 1 <= dim <= n:
         raise ValueError(f"dim must be between 1 and {n}, not {dim}")
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _svd_embedding(matrix, dim, eigenvalue_weight)
+
+
+def _svd_embedding(matrix: scipy.sparse.spmatrix, dim: int, eigenvalue_weight: float) -> np.ndarray:
+    n = min(matrix.shape)
     if n <= DENSE_SVD_ROWS or dim >= n - 1:
         u, s, _ = scipy.linalg.svd(matrix.toarray(), full_matrices=False)
         u, s = u[:, :dim], s[:dim]

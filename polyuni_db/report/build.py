@@ -105,10 +105,10 @@ def _controls(connection) -> dict:
     similarity = run(connection, queries.SIMILARITY_MATRIX)
     heatmaps = []
     labels = sorted({row[0] for row in similarity.rows} | {row[1] for row in similarity.rows})
-    for metric, title in (("mutual_knn", "calibrated mutual k-NN (z)"), ("linear_cka", "calibrated linear CKA (z)")):
+    for metric, title in (("mutual_knn", "mutual k-NN effect size"), ("linear_cka", "linear CKA effect size")):
         cells = [(a, b, value) for a, b, name, value in similarity.rows if name.startswith(metric)]
         if cells:
-            heatmaps.append({"title": title, "uri": figures.heatmap(labels, _symmetric(labels, cells), title, "{:.0f}")})
+            heatmaps.append({"title": title, "uri": figures.heatmap(labels, _symmetric(labels, cells), title, "{:.2f}")})
     findings = run(connection, queries.FINDINGS).dicts()[0]
     return {
         "compared": bool(similarity.rows),
@@ -122,6 +122,35 @@ def _controls(connection) -> dict:
         "filtered": run(connection, queries.FILTERED),
         "findings": findings,
         "findings_sql": queries.FINDINGS,
+    }
+
+
+METRIC_TITLES = {"linear_cka": "linear CKA", "mutual_knn_10": "mutual 10-NN", "procrustes_overlap_5": "Procrustes overlap"}
+
+
+def _families(connection) -> dict:
+    """Data or algorithm? Every comparison of trained runs by which factors differ."""
+    effects = run(connection, queries.FAMILY_EFFECTS)
+    panels: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for contrast, metric, effect in effects.rows:
+        panels[METRIC_TITLES.get(metric, metric)][contrast].append(effect)
+    matrix = run(connection, queries.FAMILY_MATRIX)
+    order = {}
+    for a, b, _, corpus_a, algorithm_a, corpus_b, algorithm_b in matrix.rows:
+        order[a], order[b] = (corpus_a, algorithm_a, a), (corpus_b, algorithm_b, b)
+    labels = sorted(order, key=order.get)
+    title = "mutual k-NN effect size"
+    heatmap = figures.heatmap(labels, _symmetric(labels, [row[:3] for row in matrix.rows]), title, "{:.2f}") if labels else None
+    return {
+        "compared": bool(effects.rows),
+        "contrasts": run(connection, queries.FAMILY_CONTRASTS),
+        "axis": run(connection, queries.FAMILY_AXIS),
+        "distribution": figures.distributions(panels, "effect size (0 = null mean, 1 = seed pairs)") if panels else None,
+        "distribution_sql": effects.sql,
+        "heatmap": heatmap,
+        "heatmap_sql": matrix.sql,
+        "findings": run(connection, queries.FAMILY_FINDINGS).dicts()[0],
+        "findings_sql": queries.FAMILY_FINDINGS,
     }
 
 
@@ -154,6 +183,7 @@ def gather(connection, db_path: Path) -> dict:
         "heatmap": _overlap_heatmap(connection, sorted(labels)),
         "settings": run(connection, queries.SETTINGS),
         "controls": _controls(connection),
+        "families": _families(connection),
     }
 
 

@@ -63,3 +63,28 @@ def heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_f
                           color="white" if value > top * 0.6 else "#222")
     figure.colorbar(image, ax=axes, shrink=0.7, label=colorbar_label)
     return _data_uri(figure)
+
+
+def distributions(panels: dict[str, dict[str, list[float]]], value_label: str) -> str:
+    """One panel per metric: per group (contrast) a box plot of its values with every value drawn as
+    a point beside it (jittered from a fixed seed, so the page is the same every time)."""
+    figure = Figure(figsize=(4.2 * len(panels), 0.55 * max(len(g) for g in panels.values()) + 1.6),
+                    layout="constrained")
+    jitter = np.random.default_rng(0)
+    for n, (title, groups) in enumerate(panels.items()):
+        axes = figure.add_subplot(1, len(panels), n + 1)
+        names = list(groups)
+        positions = np.arange(len(names))[::-1]  # first group on top
+        axes.boxplot([groups[name] for name in names], positions=positions, vert=False, widths=0.5,
+                     showfliers=False, medianprops={"color": PALETTE})
+        for position, name in zip(positions, names):
+            values = np.asarray(groups[name], dtype=float)
+            axes.scatter(values, position + jitter.uniform(-0.18, 0.18, values.size), s=9, alpha=0.55,
+                         color=PALETTE, zorder=3)
+        axes.axvline(0, color="#888", linewidth=0.8, linestyle="--")
+        axes.axvline(1, color="#888", linewidth=0.8, linestyle=":")
+        axes.set_yticks(positions, names if n == 0 else [""] * len(names), fontsize=8)
+        axes.set_title(title, fontsize=10)
+        axes.set_xlabel(value_label, fontsize=8)
+        axes.tick_params(labelsize=7)
+    return _data_uri(figure)

@@ -99,8 +99,8 @@ def run(connection: duckdb.DuckDBPyConnection, sql: str, *parameters) -> Table:
     return Table(shown, [column[0] for column in result.description], result.fetchall())
 
 # Is it universal? Controls.
-SIMILARITY_MATRIX = """SELECT label_a, label_b, metric, calibrated
-FROM similarity_scores
+SIMILARITY_MATRIX = """SELECT label_a, label_b, metric, effect_size
+FROM similarity_effect_sizes
 WHERE metric = 'linear_cka' OR metric LIKE 'mutual_knn%'"""
 
 ROTATION_CONTROL = """SELECT c.label_a AS source, c.label_b AS rotated, c.value AS "largest cosine change",
@@ -172,3 +172,50 @@ FINDINGS = """SELECT
     (SELECT count(*) FROM similarity_scores WHERE metric = 'axis_overlap_rotation_null') AS rotation_pairs,
     (SELECT count(*) FILTER (WHERE p_value < 0.05) FROM similarity_scores WHERE metric LIKE 'mutual_knn%') AS knn_significant,
     (SELECT count(*) FROM similarity_scores WHERE metric LIKE 'mutual_knn%') AS knn_pairs"""
+
+# Data or algorithm? The comparisons of trained runs by which factors differ.
+CONTRAST_ORDER = """CASE contrast WHEN 'other seed' THEN 1 WHEN 'other algorithm, same corpus' THEN 2
+         WHEN 'same algorithm, other corpus' THEN 3 WHEN 'other algorithm, other corpus' THEN 4 ELSE 5 END"""
+
+FAMILY_CONTRASTS = f"""SELECT metric, contrast, n_pairs AS pairs, round(mean_value, 4) AS "mean score",
+       round(sd_value, 4) AS "sd", round(mean_calibrated, 1) AS "mean z",
+       round(share_significant, 3) AS "share p < 0.05", round(mean_effect_size, 3) AS "mean effect size",
+       round(sd_effect_size, 3) AS "effect size sd", n_without_seed_ceiling AS "pairs without seed ceiling"
+FROM universality_by_factor
+ORDER BY metric, {CONTRAST_ORDER}, contrast"""
+
+FAMILY_AXIS = f"""SELECT contrast, n_pairs AS pairs, round(mean_common, 1) AS "mean words in common",
+       round(mean_rotation_null, 1) AS "mean rotation null", round(mean_excess, 2) AS "mean excess",
+       round(mean_calibrated, 2) AS "mean z", n_beat_rotation AS "pairs beating rotations",
+       round(mean_effect_size, 3) AS "mean effect size"
+FROM axis_overlap_by_factor
+ORDER BY {CONTRAST_ORDER}, contrast"""
+
+FAMILY_EFFECTS = f"""SELECT f.contrast, e.metric, e.effect_size
+FROM pair_factors AS f
+JOIN similarity_effect_sizes AS e ON e.label_a = f.label_a AND e.label_b = f.label_b
+WHERE e.effect_size IS NOT NULL AND e.metric <> 'axis_overlap_rotation_null'
+ORDER BY e.metric, {CONTRAST_ORDER.replace("contrast", "f.contrast")}, f.contrast"""
+
+FAMILY_MATRIX = """SELECT f.label_a, f.label_b, e.effect_size, f.corpus_a, f.algorithm_a, f.corpus_b, f.algorithm_b
+FROM pair_factors AS f
+JOIN similarity_effect_sizes AS e ON e.label_a = f.label_a AND e.label_b = f.label_b
+WHERE e.metric LIKE 'mutual_knn%'"""
+
+# One row of the numbers the "Data or algorithm?" reading states: mutual k-NN effect sizes with the
+# corpus held fixed and the algorithm changed, and the reverse, and the axis-aligned measure's verdict.
+FAMILY_FINDINGS = """SELECT
+    (SELECT n_pairs FROM universality_by_factor WHERE metric LIKE 'mutual_knn%'
+        AND contrast = 'other algorithm, same corpus') AS algorithm_pairs,
+    (SELECT mean_effect_size FROM universality_by_factor WHERE metric LIKE 'mutual_knn%'
+        AND contrast = 'other algorithm, same corpus') AS algorithm_effect,
+    (SELECT n_pairs FROM universality_by_factor WHERE metric LIKE 'mutual_knn%'
+        AND contrast = 'same algorithm, other corpus') AS corpus_pairs,
+    (SELECT mean_effect_size FROM universality_by_factor WHERE metric LIKE 'mutual_knn%'
+        AND contrast = 'same algorithm, other corpus') AS corpus_effect,
+    (SELECT mean_effect_size FROM universality_by_factor WHERE metric = 'linear_cka'
+        AND contrast = 'other algorithm, same corpus') AS algorithm_cka_effect,
+    (SELECT mean_effect_size FROM universality_by_factor WHERE metric = 'linear_cka'
+        AND contrast = 'same algorithm, other corpus') AS corpus_cka_effect,
+    (SELECT sum(n_beat_rotation) FROM axis_overlap_by_factor) AS axis_beat_rotation,
+    (SELECT sum(n_pairs) FROM axis_overlap_by_factor) AS axis_pairs"""
