@@ -180,7 +180,7 @@ CONTRAST_ORDER = """CASE contrast WHEN 'other seed' THEN 1 WHEN 'other algorithm
 FAMILY_CONTRASTS = f"""SELECT metric, contrast, n_pairs AS pairs, round(mean_value, 4) AS "mean score",
        round(sd_value, 4) AS "sd", round(mean_calibrated, 1) AS "mean z",
        round(share_significant, 3) AS "share p < 0.05", round(mean_effect_size, 3) AS "mean effect size",
-       round(sd_effect_size, 3) AS "effect size sd", n_without_seed_ceiling AS "pairs without seed ceiling"
+       round(median_effect_size, 3) AS "median effect size", round(sd_effect_size, 3) AS "effect size sd", n_without_seed_ceiling AS "pairs without seed ceiling"
 FROM universality_by_factor
 ORDER BY metric, {CONTRAST_ORDER}, contrast"""
 
@@ -202,20 +202,19 @@ FROM pair_factors AS f
 JOIN similarity_effect_sizes AS e ON e.label_a = f.label_a AND e.label_b = f.label_b
 WHERE e.metric LIKE 'mutual_knn%'"""
 
-# One row of the numbers the "Data or algorithm?" reading states: mutual k-NN effect sizes with the
-# corpus held fixed and the algorithm changed, and the reverse, and the axis-aligned measure's verdict.
-FAMILY_FINDINGS = """SELECT
-    (SELECT n_pairs FROM universality_by_factor WHERE metric LIKE 'mutual_knn%'
-        AND contrast = 'other algorithm, same corpus') AS algorithm_pairs,
-    (SELECT mean_effect_size FROM universality_by_factor WHERE metric LIKE 'mutual_knn%'
-        AND contrast = 'other algorithm, same corpus') AS algorithm_effect,
-    (SELECT n_pairs FROM universality_by_factor WHERE metric LIKE 'mutual_knn%'
-        AND contrast = 'same algorithm, other corpus') AS corpus_pairs,
-    (SELECT mean_effect_size FROM universality_by_factor WHERE metric LIKE 'mutual_knn%'
-        AND contrast = 'same algorithm, other corpus') AS corpus_effect,
-    (SELECT mean_effect_size FROM universality_by_factor WHERE metric = 'linear_cka'
-        AND contrast = 'other algorithm, same corpus') AS algorithm_cka_effect,
-    (SELECT mean_effect_size FROM universality_by_factor WHERE metric = 'linear_cka'
-        AND contrast = 'same algorithm, other corpus') AS corpus_cka_effect,
+# One row of the numbers the "Data or algorithm?" reading states: median effect sizes of mutual k-NN
+# and linear CKA with the corpus held fixed and the algorithm changed, and the reverse, and the
+# axis-aligned measure's verdict.
+FAMILY_FINDINGS = """WITH held AS (
+    SELECT metric, contrast, n_pairs, median_effect_size FROM universality_by_factor
+    WHERE contrast IN ('other algorithm, same corpus', 'same algorithm, other corpus')
+)
+SELECT
+    (SELECT n_pairs FROM held WHERE metric LIKE 'mutual_knn%' AND contrast = 'other algorithm, same corpus') AS algorithm_pairs,
+    (SELECT n_pairs FROM held WHERE metric LIKE 'mutual_knn%' AND contrast = 'same algorithm, other corpus') AS corpus_pairs,
+    (SELECT median_effect_size FROM held WHERE metric LIKE 'mutual_knn%' AND contrast = 'other algorithm, same corpus') AS algorithm_knn,
+    (SELECT median_effect_size FROM held WHERE metric LIKE 'mutual_knn%' AND contrast = 'same algorithm, other corpus') AS corpus_knn,
+    (SELECT median_effect_size FROM held WHERE metric = 'linear_cka' AND contrast = 'other algorithm, same corpus') AS algorithm_cka,
+    (SELECT median_effect_size FROM held WHERE metric = 'linear_cka' AND contrast = 'same algorithm, other corpus') AS corpus_cka,
     (SELECT sum(n_beat_rotation) FROM axis_overlap_by_factor) AS axis_beat_rotation,
     (SELECT sum(n_pairs) FROM axis_overlap_by_factor) AS axis_pairs"""
