@@ -15,6 +15,7 @@ from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
 from polyuni_db.study import PRESETS
 
 DEFAULT_REPORT_DIR = Path("reports/out")
+SQL_TABLE_LIMIT = 1000  # rows a table shows unless --limit says otherwise: a screenful or two, aligned
 
 EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
@@ -54,6 +55,16 @@ def _pair(text: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(parts):
         raise argparse.ArgumentTypeError(f"{text!r} is not a pair: write WORD:WORD")
     return parts[0], parts[1]
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -172,9 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--gensim-dims", type=_positive, metavar="N",
                        help="time the gensim loop on the first N dimensions only, scaled to all (default: all)")
 
-    sql = commands.add_parser("sql", help="run a read-only SQL query")
-    sql.add_argument("query")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql = commands.add_parser("sql", help="run one read-only SQL query",
+                              description="Run one query on a read-only connection that can reach nothing "
+                              "outside the database (no files, other databases, extensions or network) "
+                              "unless --read-files or --attach allows it, read-only.")
+    sql.add_argument("query", help="one SQL query (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA)")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                     help="output format; csv and json stream every row (default: table)")
+    sql.add_argument("--limit", type=_non_negative, metavar="N",
+                     help=f"print at most N rows, 0 for all (default: {SQL_TABLE_LIMIT} for table, all for csv and json)")
+    sql.add_argument("--read-files", type=Path, nargs="+", default=[], metavar="DIR",
+                     help="let the query read files under these folders, e.g. read_csv('DIR/x.csv') (default: none)")
+    sql.add_argument("--attach", type=Path, nargs="+", default=[], metavar="DB",
+                     help="attach these DuckDB files read-only, each as its file name without extension (default: none)")
     return parser
 
 
@@ -265,26 +286,63 @@ def _runs(db: Path, lock_timeout: float) -> None:
 
 
 def _print_table(columns: list[str], rows: list[list]) -> None:
-    text = [[("" if value is None else str(value)) for value in row] for row in rows]
-    widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
-    print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
-    print("  ".join("-" * width for width in widths))
-    for row in text:
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    _print_table_batches(columns, [rows])
 
 
-def _sql(db: Path, query: str, fmt: str, lock_timeout: float) -> None:
-    from polyuni_db.store.read import read_only_query
+def _print_table_batches(columns: list[str], batches) -> None:
+    """Aligned columns, widths taken from the first batch so that later ones print as they come."""
+    widths = None
+    for rows in batches:
+        text = [[("" if value is None else str(value)) for value in row] for row in rows]
+        if widths is None:
+            widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
+            print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
+            print("  ".join("-" * width for width in widths))
+        for row in text:
+            print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    if widths is None:
+        _print_table_batches(columns, [[]])
 
-    columns, rows = read_only_query(db, query, lock_timeout)
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    elif fmt == "json":
-        print(json.dumps([dict(zip(columns, row)) for row in rows], default=str, ensure_ascii=False, indent=1))
-    else:
-        _print_table(columns, [list(row) for row in rows])
+
+def _first_rows(batches, limit: int, cut: list):
+    """The batches up to ``limit`` rows in all (0: all); ``cut`` gets True when rows were left out."""
+    remaining = limit or None
+    for rows in batches:
+        if remaining is not None and len(rows) >= remaining:
+            if len(rows) > remaining or next(batches, None):
+                cut.append(True)
+            yield rows[:remaining]
+            return
+        if remaining is not None:
+            remaining -= len(rows)
+        yield rows
+
+
+def _sql(args, db: Path) -> None:
+    from polyuni_db.store.read import stream_query
+
+    limit = args.limit if args.limit is not None else (SQL_TABLE_LIMIT if args.format == "table" else 0)
+    cut: list = []
+    with stream_query(db, args.query, args.lock_timeout, read_folders=tuple(args.read_files),
+                      attach=tuple(args.attach)) as (columns, batches):
+        batches = _first_rows(batches, limit, cut)
+        if args.format == "csv":
+            writer = csv.writer(sys.stdout)
+            writer.writerow(columns)
+            for rows in batches:
+                writer.writerows(rows)
+        elif args.format == "json":  # a JSON array, one object a line, written as rows arrive
+            separator = "[\n"
+            for rows in batches:
+                for row in rows:
+                    sys.stdout.write(separator + json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
+                    separator = ",\n"
+            print("[]" if separator == "[\n" else "\n]")
+        else:
+            _print_table_batches(columns, batches)
+    if cut:
+        print(f"polyuni: only the first {limit} rows are shown; --limit N shows more, --limit 0 all",
+              file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -299,7 +357,7 @@ def run(argv: list[str] | None = None) -> None:
     elif args.command == "runs":
         _runs(db, args.lock_timeout)
     elif args.command == "sql":
-        _sql(db, args.query, args.format, args.lock_timeout)
+        _sql(args, db)
     elif args.command == "compare":
         from polyuni_db.compare import compare
 

@@ -12,11 +12,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
+from polyuni_db.resources import resource_folder
 from polyuni_db.sources.corpora import MINIMAL_CORPORA
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect
 from polyuni_db.store.read import init
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+TEMPLATES = resource_folder("templates")
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3
 
 
