@@ -416,8 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     except PolyuniError as error:
         print(f"polyuni: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("polyuni: interrupted; nothing half-written was kept", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(f"polyuni: {interrupt or 'interrupted; nothing half-written was kept'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head`: not an error

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,16 @@ def default_db_path() -> Path:
     return Path(os.environ.get("POLYUNI_DB", "polyuni.duckdb"))
 
 
+def can_create_in(folder: Path) -> bool:
+    """Whether a file can be made in ``folder``, tried for real (permission bits do not bind root, a
+    read-only mount binds everyone)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
 def database_file(path: str | Path, for_writing: bool = False) -> Path:
     """``--db`` is a file path, never a URL or one of DuckDB's special names: the absolute path is what
     DuckDB and SQLAlchemy are given, so that nothing in it is decoded or read as an option."""
@@ -44,7 +55,7 @@ def database_file(path: str | Path, for_writing: bool = False) -> Path:
     if for_writing and not path.exists():
         if not path.parent.is_dir():
             raise PolyuniError(f"no folder {path.parent} for the database: create it first")
-        if not os.access(path.parent, os.W_OK | os.X_OK):
+        if not can_create_in(path.parent):
             raise PolyuniError(f"cannot create {path}: its folder is not writable")
     elif for_writing and not os.access(path, os.W_OK):
         raise PolyuniError(f"cannot write {path}: the file is read-only")

@@ -18,7 +18,7 @@ from polyuni_db.store.db import (
     DEFAULT_LOCK_TIMEOUT, connect, current_revision, database_file, sqlalchemy_connection, upgrade,
 )
 from polyuni_db.store.schema import Run
-from polyuni_db.store.vectors import load_vectors
+from polyuni_db.store.vectors import load_vectors, sweep_vectors
 
 RUN_COLUMNS = (
     Run.run_id, Run.label, Run.source, Run.model_name, Run.corpus, Run.dim, Run.seed, Run.vocab_size,
@@ -27,9 +27,12 @@ RUN_COLUMNS = (
 
 
 def init(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> str:
-    """Create the database or upgrade it to the newest schema; returns the revision."""
+    """Create the database or upgrade it to the newest schema, and sweep the kept vectors of runs that
+    are not stored (failed, killed or replaced ones); returns the revision."""
     with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
         upgrade(connection)
+        referenced = set(connection.execute(sa.select(Run.vectors_path)).scalars())
+        sweep_vectors(database_file(path), referenced)
         return current_revision(connection)
 
 
