@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -67,6 +68,31 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    from polyuni_db.sources.trained import MAX_SEED
+
+    value = _non_negative(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED}, not {value}")
+    return value
+
+
+def _label(text: str) -> str:
+    if not text.strip() or text != text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a label: give a name without surrounding spaces")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, 0 or more, not {text}")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -97,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", type=Path, default=None, metavar="PATH",
                         help="DuckDB file (default: $POLYUNI_DB or ./polyuni.duckdb)")
-    parser.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, metavar="S",
+    parser.add_argument("--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="S",
                         help="seconds to wait while another process writes the database (default: 60)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -108,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pretrained = sources.add_parser("pretrained", help="a gensim-data model, e.g. glove-wiki-gigaword-50")
     pretrained.add_argument("name")
-    pretrained.add_argument("--label", help="run label (default: glove, google_news, else the name)")
+    pretrained.add_argument("--label", type=_label, help="run label (default: glove, google_news, else the name)")
     pretrained.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(pretrained)
 
@@ -116,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     file_.add_argument("path", type=Path)
     file_.add_argument("--format", required=True, choices=FORMATS,
                        help="gensim: a KeyedVectors.save() file, memory-mapped (it is a pickle: load only your own)")
-    file_.add_argument("--label", required=True)
+    file_.add_argument("--label", type=_label, required=True, help="run label")
     file_.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(file_)
 
@@ -125,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a corpus name (corpus_4, brown, lee_background, ...) or a text file, "
                        "one sentence per line")
     train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D")
-    train.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S")
+    train.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="S",
+                       help="Word2Vec seeds, 0 to 2147483647; one run per dimension and seed (default: 1)")
     train.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
     train.add_argument("--window", type=_positive, default=5)
     train.add_argument("--min-count", type=_positive, default=1)
@@ -133,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--workers", type=_positive, default=1,
                        help="training threads; more than 1 makes runs unrepeatable (default: 1)")
     train.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
-    train.add_argument("--label", metavar="TEMPLATE",
+    train.add_argument("--label", type=_label, metavar="TEMPLATE",
                        help="label template with {corpus}, {dim} and {seed} "
                        "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
     _add_ingest_options(train)
@@ -142,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     controls = control.add_subparsers(dest="control", required=True, metavar="CONTROL")
     rotate = controls.add_parser("rotate", help="a new run: the stored run's vectors times a random orthogonal matrix")
     rotate.add_argument("--of", required=True, metavar="LABEL", help="the stored run to rotate")
-    rotate.add_argument("--seed", type=int, default=1, help="seed of the rotation (default: 1)")
-    rotate.add_argument("--label", help="run label (default: {LABEL}_rot{SEED})")
+    rotate.add_argument("--seed", type=_seed, default=1, help="seed of the rotation (default: 1)")
+    rotate.add_argument("--label", type=_label, help="run label (default: {LABEL}_rot{SEED})")
     _add_ingest_options(rotate)
     filter_ = controls.add_parser("filter", help="add dimension words among trained words counted at least "
                                   "--min-count times, beside the run's own")
@@ -159,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--k", type=_positive, default=10, help="neighbours for mutual k-NN (default: 10)")
     compare.add_argument("--permutations", type=_positive, default=100, metavar="R",
                          help="shufflings (and rotations) for the null distributions (default: 100)")
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--seed", type=_seed, default=0, help="seed of the shufflings and rotations (default: 0)")
     commands.add_parser("mlflow-sync", help="log to MLflow the runs whose logging failed")
 
     report = commands.add_parser("report", help="write the HTML study report from the database")
@@ -199,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_result(result) -> None:
+def _print_result(result, notes: bool = True) -> None:
     if result.action == "skipped":
         print(f"{result.label}: already stored as run {result.run_id} (same fingerprint); --force recomputes it")
         return
@@ -209,7 +236,7 @@ def _print_result(result) -> None:
     if result.mlflow_run_id:
         line += f", MLflow run {result.mlflow_run_id}"
     print(line)
-    if result.notes:
+    if result.notes and notes:
         print(f"  pairs not computed: {'; '.join(result.notes)}")
     if result.mlflow_error:
         print(f"  MLflow logging failed ({result.mlflow_error}); the findings are stored", file=sys.stderr)
@@ -267,7 +294,7 @@ def _training_grid(args):
             template.format(corpus="c", dim=1, seed=1)
         except (KeyError, IndexError, ValueError):
             raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{dim}} and {{seed}}") from None
-    corpus = load_corpus(args.corpus, lowercase=args.lowercase)
+    corpus = load_corpus(args.corpus, lowercase=args.lowercase, progress=Bars())
     for dim in args.dims:
         for seed in args.seeds:
             source = TrainedSource(corpus, dim, seed, params)
@@ -389,28 +416,69 @@ def _bench(args) -> None:
     print(json.dumps(result.as_dict()))
 
 
+def _check_report_folder(out: Path) -> None:
+    """Before any work: index.html must be writable in ``out`` (made if missing)."""
+    from polyuni_db.store.db import can_create_in
+
+    if out.exists() and not out.is_dir():
+        raise PolyuniError(f"--out {out} is a file; give a folder for index.html")
+    existing = next(folder for folder in (out, *out.absolute().parents) if folder.exists())
+    if not existing.is_dir() or not can_create_in(existing):
+        raise PolyuniError(f"--out {out}: cannot write in {existing}")
+
+
 def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
     from polyuni_db.report import render_report
 
+    _check_report_folder(out)
     print(f"report: {render_report(db, out, lock_timeout).resolve()}")
 
 
 def _study(args, db: Path) -> None:
-    from polyuni_db.study import run_study
+    from collections import Counter
+
+    from polyuni_db.study import not_requested, run_study
+
+    _check_report_folder(args.out)
+    missing_pairs = Counter()
 
     def show(outcome) -> None:
         if outcome.result is None:
             print(f"{outcome.label}: could not be ingested ({outcome.error}); the report says so", file=sys.stderr)
         else:
-            _print_result(outcome.result)
+            _print_result(outcome.result, notes=False)
+            missing_pairs.update(note.split(" ")[0] for note in outcome.result.notes)
 
-    run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
-              progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show)
+    outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
+                         progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show)
+    if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
+        print("pairs not computed, their words missing from the model: "
+              + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
+              + " (see the view difference_comparison)")
+    failed = [outcome for outcome in outcomes if outcome.result is None]
+    for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
+        print(f"not in this study: {label} ({reason})")
     _report_page(db, args.out, args.lock_timeout)
+
+
+def _environment_error(error: Exception) -> str | None:
+    """A failure of the machine rather than of polyuni (disk full, permissions, memory), in one line."""
+    import duckdb
+
+    if isinstance(error, MemoryError):
+        return "out of memory" + (f": {error}" if str(error) else "")
+    if isinstance(error, OSError):
+        return str(error)
+    if isinstance(error, (duckdb.IOException, duckdb.PermissionException, duckdb.OutOfMemoryException)):
+        return str(error).splitlines()[0]
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: user mistakes become one line on stderr, never a traceback."""
+    for stream in (sys.stdout, sys.stderr):  # piped into `tee`, lines still show as they happen
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
     try:
         run(argv)
     except PolyuniError as error:
@@ -425,6 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug: say so in one line, and how to see the traceback
         if os.environ.get("POLYUNI_DEBUG"):
             raise
+        if reason := _environment_error(error):
+            print(f"polyuni: error: {reason}", file=sys.stderr)
+            return 1
         print(f"polyuni: internal error: {type(error).__name__}: {error} "
               "(set POLYUNI_DEBUG=1 for the traceback)", file=sys.stderr)
         return 2
