@@ -461,15 +461,21 @@ def _study(args, db: Path) -> None:
     _report_page(db, args.out, args.lock_timeout)
 
 
+# DuckDB's words for a machine that cannot take a write (disk full, file size limit, permissions).
+STORAGE_FAILURES = ("Could not write", "No space left", "File too large", "Permission denied", "Read-only file system")
+
+
 def _environment_error(error: Exception) -> str | None:
     """A failure of the machine rather than of polyuni (disk full, permissions, memory), in one line."""
     import duckdb
 
+    error = getattr(error, "orig", None) or error  # SQLAlchemy wraps DuckDB's errors
     if isinstance(error, MemoryError):
         return "out of memory" + (f": {error}" if str(error) else "")
     if isinstance(error, OSError):
         return str(error)
-    if isinstance(error, (duckdb.IOException, duckdb.PermissionException, duckdb.OutOfMemoryException)):
+    if isinstance(error, (duckdb.IOException, duckdb.PermissionException, duckdb.OutOfMemoryException)) or (
+            isinstance(error, duckdb.Error) and any(words in str(error) for words in STORAGE_FAILURES)):
         return str(error).splitlines()[0]
     return None
 
