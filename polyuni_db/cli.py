@@ -133,13 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     sources = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
 
     pretrained = sources.add_parser("pretrained", help="a gensim-data model, e.g. glove-wiki-gigaword-50")
-    pretrained.add_argument("name")
+    pretrained.add_argument("name", help="gensim-data name, e.g. glove-wiki-gigaword-50, word2vec-google-news-300, "
+                            "minilm-token-embeddings")
     pretrained.add_argument("--label", type=_label, help="run label (default: glove, google_news, else the name)")
     pretrained.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(pretrained)
 
     file_ = sources.add_parser("file", help="a local vectors file")
-    file_.add_argument("path", type=Path)
+    file_.add_argument("path", type=Path, help="the vectors file (.gz too)")
     file_.add_argument("--format", required=True, choices=FORMATS,
                        help="gensim: a KeyedVectors.save() file, memory-mapped (it is a pickle: load only your own)")
     file_.add_argument("--label", type=_label, required=True, help="run label")
@@ -150,13 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--corpus", required=True, metavar="NAME|PATH",
                        help="a corpus name (corpus_4, brown, lee_background, ...) or a text file, "
                        "one sentence per line")
-    train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D")
+    train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D",
+                       help="vector sizes; one run per dimension and seed")
     train.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="S",
                        help="Word2Vec seeds, 0 to 2147483647; one run per dimension and seed (default: 1)")
     train.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
-    train.add_argument("--window", type=_positive, default=5)
-    train.add_argument("--min-count", type=_positive, default=1)
-    train.add_argument("--epochs", type=_positive, default=5)
+    train.add_argument("--window", type=_positive, default=5, help="context window (default: 5)")
+    train.add_argument("--min-count", type=_positive, default=1,
+                       help="ignore words seen fewer times, as the study did not (default: 1)")
+    train.add_argument("--epochs", type=_positive, default=5, help="passes over the corpus (default: 5)")
     train.add_argument("--workers", type=_positive, default=1,
                        help="training threads; more than 1 makes runs unrepeatable (default: 1)")
     train.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
@@ -175,12 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     filter_ = controls.add_parser("filter", help="add dimension words among trained words counted at least "
                                   "--min-count times, beside the run's own")
     filter_.add_argument("--of", required=True, nargs="+", metavar="LABEL", help="stored trained runs")
-    filter_.add_argument("--min-count", type=_positive, default=5, metavar="M")
+    filter_.add_argument("--min-count", type=_positive, default=5, metavar="M",
+                         help="keep trained words counted at least M times (default: 5)")
 
     commands.add_parser("runs", help="list the stored runs")
 
     compare = commands.add_parser("compare", help="basis-invariant similarity of every pair of the given runs")
-    compare.add_argument("labels", nargs="+", metavar="LABEL")
+    compare.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs to compare pairwise")
     compare.add_argument("--words", type=_positive, default=10_000, metavar="N",
                          help="compare over the N most frequent shared words (default: 10000)")
     compare.add_argument("--k", type=_positive, default=10, help="neighbours for mutual k-NN (default: 10)")
@@ -199,12 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "corpora, rotation, MiniLM and every pair compared (default: blog)")
     study.add_argument("--with-google-news", action="store_true",
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
-    study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR")
+    study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
+                       help=f"folder for the report's index.html (default: {DEFAULT_REPORT_DIR})")
     study.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
 
     bench = commands.add_parser("bench", help="time our kernels against the original gensim loop")
-    bench.add_argument("--vocab", type=_positive, default=1_000_000, metavar="N", help="rows of the synthetic matrix")
-    bench.add_argument("--dim", type=_positive, default=300, metavar="D", help="its columns (dimensions)")
+    bench.add_argument("--vocab", type=_positive, default=1_000_000, metavar="N",
+                       help="rows of the synthetic matrix (default: 1000000)")
+    bench.add_argument("--dim", type=_positive, default=300, metavar="D",
+                       help="its columns, the dimensions (default: 300)")
     bench.add_argument("--pairs", type=int, default=100, metavar="P",
                        help="difference pairs to time on GloVe 50d (0 to skip; default: 100)")
     bench.add_argument("--gensim-dims", type=_positive, metavar="N",
