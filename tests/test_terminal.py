@@ -122,7 +122,7 @@ def test_a_lock_error_names_the_process_that_holds_the_file(small_db):
                                "print('held', flush=True)\ntime.sleep(60)"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(PolyuniError, match=rf"in use by another process \(.*\(PID {holder.pid}\)\)"):
+        with pytest.raises(PolyuniError, match=rf"in use by another process \(waited 0.2 s\), held by .*\(PID {holder.pid}\)"):
             with polyuni_db.connect(small_db, read_only=False, lock_timeout=0.2):
                 pass
     finally:

@@ -78,7 +78,7 @@ def _is_lock_conflict(error: Exception) -> bool:
 def _lock_holder(error: Exception) -> str:
     """Who holds the file, from DuckDB's message ("Conflicting lock is held in /usr/bin/python3 (PID 42)")."""
     found = re.search(r"held in (.*?\(PID \d+\))", str(getattr(error, "orig", None) or error))
-    return f" ({found.group(1)})" if found else ""
+    return f", held by {found.group(1)}" if found else ""
 
 
 def retry_while_locked(open_: Callable[[], T], path: Path, lock_timeout: float) -> T:
@@ -93,7 +93,7 @@ def retry_while_locked(open_: Callable[[], T], path: Path, lock_timeout: float) 
                 raise PolyuniError(_explain(error, path)) from None
             if time.monotonic() >= deadline:
                 raise PolyuniError(
-                    f"{path} is in use by another process{_lock_holder(error)} (waited {lock_timeout:g} s); "
+                    f"{path} is in use by another process (waited {lock_timeout:g} s){_lock_holder(error)}; "
                     "try again when it has finished, or raise --lock-timeout"
                 ) from None
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
