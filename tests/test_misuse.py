@@ -95,6 +95,13 @@ def test_1_sql_reaches_nothing_outside_the_database(tmp_path, glove_file, capsys
     assert polyuni(capsys, "--db", db, "sql", "SELECT x FROM other.word_stats", "--attach", other)[0] == 0
     code, _, err = polyuni(capsys, "--db", db, "sql", "DROP TABLE other.word_stats", "--attach", other)
     assert code == 1 and "read-only" in err
+    # files that can be read cannot be written, not even by a COPY that EXPLAIN ANALYZE would run
+    for statement in (f"COPY (SELECT 1) TO '{tmp_path / 'data' / 'y.csv'}'",
+                      f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{tmp_path / 'data' / 'y.csv'}'"):
+        code, _, err = polyuni(capsys, "--db", db, "sql", statement, "--read-files", tmp_path / "data")
+        assert code == 1 and "COPY is not" in err, err
+    assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["x.csv"]
+    assert polyuni(capsys, "--db", db, "sql", "EXPLAIN ANALYZE SELECT 1")[0] == 0
     assert query(other, "SELECT x FROM word_stats") == [(1,)]
 
 

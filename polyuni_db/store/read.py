@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,9 +59,13 @@ def single_query(query: str) -> duckdb.Statement:
         raise PolyuniError("no SQL statement given")
     if len(statements) > 1:
         raise PolyuniError(f"{len(statements)} statements given; polyuni sql runs one query at a time")
-    if statements[0].type not in QUERY_STATEMENTS:
+    kind = statements[0].type
+    if kind == duckdb.StatementType.EXPLAIN:  # EXPLAIN ANALYZE runs what it explains: that must be a query too
+        explained = re.sub(r"^\s*EXPLAIN\s+(ANALY[SZ]E\s+)?(\([^)]*\)\s*)?", "", statements[0].query, flags=re.I)
+        kind = duckdb.extract_statements(explained)[0].type if explained.strip() else kind
+    if kind not in QUERY_STATEMENTS:
         raise PolyuniError(
-            f"polyuni sql is read-only: it runs queries, and {statements[0].type.name} is not one; nothing was changed"
+            f"polyuni sql is read-only: it runs queries, and {kind.name} is not one; nothing was changed"
         )
     return statements[0]
 
