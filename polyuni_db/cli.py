@@ -58,14 +58,18 @@ def _pair(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def _non_negative(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
     return value
+
+
+def _non_negative(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _seed(text: str) -> int:
@@ -94,13 +98,7 @@ def _seconds(text: str) -> float:
 
 
 def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+    return _whole_number(text, 1)
 
 
 def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
@@ -158,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
     train.add_argument("--window", type=_positive, default=5, help="context window (default: 5)")
     train.add_argument("--min-count", type=_positive, default=1,
-                       help="ignore words seen fewer times, as the study did not (default: 1)")
+                       help="ignore words seen fewer times (default: 1, keeping every word as the study did)")
     train.add_argument("--epochs", type=_positive, default=5, help="passes over the corpus (default: 5)")
     train.add_argument("--workers", type=_positive, default=1,
                        help="training threads; more than 1 makes runs unrepeatable (default: 1)")
