@@ -1,7 +1,7 @@
 """A real wheel: built from the checkout, installed into a fresh virtual environment outside it, its
 `polyuni study --preset quick` and `polyuni report` work (migrations and templates ship inside it).
 
-Marked `wheel`: `make test` leaves it out (it takes a minute); .ci/run runs it after the suite.
+Marked `slow`: `make test` leaves it out (it takes a minute); .ci/run runs it after the suite.
 The new environment gets the project environment's dependencies through a .pth line (no download),
 but polyuni itself only from the wheel: the test checks where polyuni_db is imported from.
 """
@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.wheel
+pytestmark = pytest.mark.slow
 
 
 def run(*command, cwd, env=None):
