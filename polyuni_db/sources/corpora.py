@@ -79,8 +79,9 @@ def _nltk_reader(name: str):
     try:
         reader.ensure_loaded()
     except LookupError:
+        # print_error_to: its default is the sys.stderr of import time, which no redirect reaches
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            fetched = nltk.download(name, quiet=True, raise_on_error=False)
+            fetched = nltk.download(name, quiet=True, raise_on_error=False, print_error_to=io.StringIO())
         if not fetched:
             raise PolyuniError(
                 f"NLTK corpus {name!r} is not installed and nltk.download({name!r}) failed; "
