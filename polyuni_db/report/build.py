@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,14 +11,22 @@ from pathlib import Path
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from polyuni_db.findings import SMALL_MODEL_WORDS
 from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
+from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA
-from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect
-from polyuni_db.store.read import init
+from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3
+FIGURE_CACHE = ".figure-cache"  # beside index.html: figures whose data did not change are not drawn again
+# Models of the published study that a page can lack, and how to add each.
+STUDY_MODELS = {DEFAULT_LABELS[GOOGLE_NEWS]: {
+    "name": "Google News word2vec", "size": "300 dimensions, 3,000,000 words; a 1.6 GB download",
+    "command": "polyuni study --with-google-news"}}
+WORD_CHARACTERS = re.compile(r"^\w+(?:['’-]\w+)*$")
 
 
 def cell(value) -> str:
@@ -37,6 +46,12 @@ def cell(value) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(cell(item) for item in value)
     return str(value)
+
+
+def tokens(words) -> str:
+    """A list of words for a cell, each token that is not a plain word (",", "P.S.", "``") quoted, so
+    that punctuation cannot be read as the separator."""
+    return ", ".join(word if WORD_CHARACTERS.match(word) else f"“{word}”" for word in words or ())
 
 
 def _minimal_models(connection) -> dict[str, dict]:
@@ -65,13 +80,24 @@ def _differences(table: Table) -> list[dict]:
     pairs: dict[tuple, dict] = {}
     for row in table.dicts():
         pair = pairs.setdefault((row["word_a"], row["word_b"]), {
-            "word_a": row["word_a"], "word_b": row["word_b"], "models": [], "missing": []})
+            "word_a": row["word_a"], "word_b": row["word_b"], "models": [], "missing": [], "case_only": [],
+            "case_variants": set(), "case_corpora": set()})
         if row["status"] == "computed":
             pair["models"].append({"label": row["label"], "neighbours": list(zip(row["neighbours"], row["similarities"]))})
         else:
-            pair["missing"].append({"label": row["label"], "why": row["missing_words"] or row["status"]})
+            variants = row["case_variants"] or []
+            missing = (row["missing_words"] or "").split(", ")
+            case_only = bool(variants) and {word.lower() for word in variants} >= {word.lower() for word in missing}
+            pair["missing"].append({"label": row["label"], "why": row["missing_words"] or row["status"],
+                                    "variants": variants})
+            if case_only:  # the run has the word, capitalised differently: a case-sensitive corpus
+                pair["case_only"].append(row["label"])
+                pair["case_variants"].update(variants)
+                if row["corpus"]:
+                    pair["case_corpora"].add(row["corpus"])
     for pair in pairs.values():
         pair["ranks"] = max((len(m["neighbours"]) for m in pair["models"]), default=0)
+        pair["case_variants"], pair["case_corpora"] = sorted(pair["case_variants"]), sorted(pair["case_corpora"])
     return list(pairs.values())
 
 
@@ -93,11 +119,19 @@ def _symmetric(labels: list[str], cells: list[tuple[str, str, float]]) -> np.nda
 
 
 def _overlap_heatmap(connection, labels: list[str]) -> dict | None:
+    """The headline table as a matrix: runs over 1,000 words only (minimal models would fill it)."""
     table = run(connection, queries.OVERLAP_MATRIX)
     if len(labels) < 2:
         return None
     counts = np.nan_to_num(_symmetric(labels, table.rows))
     return {"uri": figures.heatmap(labels, counts, "dimension words in common"), "sql": table.sql}
+
+
+def _missing_models(labels: list[str], unavailable: Table) -> list[dict]:
+    """The study's models that this page lacks, with why: every table that would show them says so."""
+    reasons = {row["label"]: row["reason"] for row in unavailable.dicts()}
+    return [{"label": label, **model, "why": reasons.get(label, "not requested")}
+            for label, model in STUDY_MODELS.items() if label not in labels]
 
 
 def _controls(connection) -> dict:
@@ -109,7 +143,8 @@ def _controls(connection) -> dict:
         cells = [(a, b, value) for a, b, name, value in similarity.rows if name.startswith(metric)]
         if cells:
             heatmaps.append({"title": title, "uri": figures.heatmap(labels, _symmetric(labels, cells), title, "{:.0f}")})
-    findings = run(connection, queries.FINDINGS).dicts()[0]
+    # the findings state comparisons: without any, their many subqueries would hold the file for nothing
+    findings = run(connection, queries.FINDINGS).dicts()[0] if similarity.rows else {}
     return {
         "compared": bool(similarity.rows),
         "similarity_sql": similarity.sql,
@@ -129,6 +164,7 @@ def gather(connection, db_path: Path) -> dict:
     """Everything the templates show, read from the views."""
     runs = run(connection, queries.RUNS)
     labels = [row["label"] for row in runs.dicts()]
+    large = sorted(row["label"] for row in runs.dicts() if (row["vocab_size"] or 0) > SMALL_MODEL_WORDS)
     unavailable = run(connection, queries.UNAVAILABLE)
     dimension_words: dict[str, list] = defaultdict(list)
     dimension_table = run(connection, queries.DIMENSION_WORDS)
@@ -140,8 +176,7 @@ def gather(connection, db_path: Path) -> dict:
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "runs": runs,
         "unavailable": unavailable,
-        "google_news_absent": "google_news" not in labels
-        and "google_news" not in {row["label"] for row in unavailable.dicts()},
+        "missing_models": _missing_models(labels, unavailable),
         "study_corpus": minimal.get(STUDY_CORPUS),
         "appendix_corpora": [entry for corpus, entry in minimal.items() if corpus != STUDY_CORPUS],
         "differences": _differences(run(connection, queries.DIFFERENCES)),
@@ -151,26 +186,47 @@ def gather(connection, db_path: Path) -> dict:
         "first_dimensions": _first_dimensions(run(connection, queries.FIRST_DIMENSIONS)),
         "duplicates": run(connection, queries.DUPLICATES),
         "overlap": run(connection, queries.OVERLAP),
-        "heatmap": _overlap_heatmap(connection, sorted(labels)),
+        "overlap_reading": run(connection, queries.OVERLAP_READING).dicts()[0],
+        "overlap_reading_sql": queries.OVERLAP_READING,
+        "overlap_minimal": run(connection, queries.OVERLAP_MINIMAL),
+        "heatmap": _overlap_heatmap(connection, large),
         "settings": run(connection, queries.SETTINGS),
         "controls": _controls(connection),
     }
 
 
-def render_report(db_path: Path, out_dir: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Path:
-    """Write ``out_dir/index.html``, one self-contained page, and return its path."""
-    if db_path.exists():
-        init(db_path, lock_timeout)  # a file from an older version gets the views the page reads
+def _drawings(value):
+    """Every figure still to draw in the context, however deep."""
+    if isinstance(value, figures.Drawing):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _drawings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _drawings(item)
+
+
+def render_report(db_path: Path, out_dir: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                  progress: Progress = no_progress) -> Path:
+    """Write ``out_dir/index.html``, one self-contained page, and return its path.
+
+    Reads on a read-only connection, closed before any figure is drawn: other readers and writers
+    wait for the queries at most. Upgrades nothing: a file at another schema revision is an error
+    that names `polyuni init`."""
     connection = connect(db_path, read_only=True, lock_timeout=lock_timeout)
     try:
+        require_current_schema(connection, db_path)
         context = gather(connection, db_path)
     finally:
         connection.close()
+    figures.draw_all(_drawings(context), out_dir / FIGURE_CACHE, progress)
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     environment.filters["cell"] = cell
+    environment.filters["tokens"] = tokens
     html = environment.get_template("report.html.j2").render(**context)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
