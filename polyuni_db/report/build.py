@@ -15,7 +15,7 @@ from polyuni_db.findings import SMALL_MODEL_WORDS
 from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
 from polyuni_db.sources.base import Progress, no_progress
-from polyuni_db.sources.corpora import MINIMAL_CORPORA
+from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
 
@@ -77,11 +77,12 @@ def _minimal_models(connection) -> dict[str, dict]:
 
 
 def _differences(table: Table) -> list[dict]:
+    named = set(corpus_names())
     pairs: dict[tuple, dict] = {}
     for row in table.dicts():
         pair = pairs.setdefault((row["word_a"], row["word_b"]), {
             "word_a": row["word_a"], "word_b": row["word_b"], "models": [], "missing": [], "case_only": [],
-            "case_variants": set(), "case_corpora": set()})
+            "case_variants": set(), "case_corpora": set(), "case_missing": set()})
         if row["status"] == "computed":
             pair["models"].append({"label": row["label"], "neighbours": list(zip(row["neighbours"], row["similarities"]))})
         else:
@@ -93,11 +94,16 @@ def _differences(table: Table) -> list[dict]:
             if case_only:  # the run has the word, capitalised differently: a case-sensitive corpus
                 pair["case_only"].append(row["label"])
                 pair["case_variants"].update(variants)
+                pair["case_missing"].update(missing)
                 if row["corpus"]:
                     pair["case_corpora"].add(row["corpus"])
     for pair in pairs.values():
         pair["ranks"] = max((len(m["neighbours"]) for m in pair["models"]), default=0)
-        pair["case_variants"], pair["case_corpora"] = sorted(pair["case_variants"]), sorted(pair["case_corpora"])
+        for key in ("case_variants", "case_corpora", "case_missing"):
+            pair[key] = sorted(pair[key])
+        # a corpus by name can be named in the command; a text file is the user's own path
+        pair["case_commands"] = [f"polyuni ingest train --corpus {corpus if corpus in named else 'FILE'} --lowercase"
+                                 for corpus in pair["case_corpora"] or ["FILE"]]
     return list(pairs.values())
 
 
