@@ -13,9 +13,12 @@ import hashlib
 import io
 import itertools
 import math
+import multiprocessing
+import os
 import pickle
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import matplotlib
 import numpy as np
@@ -50,7 +53,8 @@ class Drawing:
 
 
 def drawing(function: Callable[..., str]) -> Callable[..., Drawing]:
-    """Make a figure function return a ``Drawing`` of its arguments instead of drawing at once."""
+    """Make a figure function return a ``Drawing`` of its arguments instead of drawing at once. The
+    function must stay reachable under its own name (``_name``) so that a worker process can run it."""
 
     @functools.wraps(function)
     def later(*args) -> Drawing:
@@ -65,25 +69,45 @@ def draw_all(drawings: Iterable[Drawing], cache: Path | None = None, progress: P
     drawings = list(drawings)
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-    drawn = 0
-    for done, figure in enumerate(drawings):
-        progress(done, len(drawings), "drawing figures")
+    to_draw = []
+    for figure in drawings:
         kept = cache / f"{figure.key}.uri" if cache is not None else None
         if kept is not None and kept.exists():
             figure.uri = kept.read_text(encoding="ascii")
-            continue
-        figure.uri = figure.draw(*figure.args)
-        drawn += 1
-        if kept is not None:
-            kept.with_suffix(".partial").write_text(figure.uri, encoding="ascii")
+        else:
+            to_draw.append(figure)
+    done = len(drawings) - len(to_draw)
+    progress(done, len(drawings), "drawing figures")
+    for figure, uri in zip(to_draw, _draw_in_parallel(to_draw)):
+        figure.uri = uri
+        done += 1
+        progress(done, len(drawings), "drawing figures")
+        if cache is not None:
+            kept = cache / f"{figure.key}.uri"
+            kept.with_suffix(".partial").write_text(uri, encoding="ascii")
             kept.with_suffix(".partial").replace(kept)
-    progress(len(drawings), len(drawings), "drawing figures")
     if cache is not None:
         used = {f"{figure.key}.uri" for figure in drawings}
         for entry in cache.glob("*.uri"):
             if entry.name not in used:
                 entry.unlink()
-    return drawn
+    return len(to_draw)
+
+
+def _draw_in_parallel(drawings: list[Drawing]) -> Iterator[str]:
+    """Each drawing's URI, in order: on every core where there are several (forked workers, so that
+    matplotlib is not imported again), in this process otherwise."""
+    workers = min(len(drawings), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from (figure.draw(*figure.args) for figure in drawings)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_draw, [(figure.draw, figure.args) for figure in drawings])
+
+
+def _draw(job: tuple[Callable[..., str], tuple]) -> str:
+    draw, args = job
+    return draw(*args)
 
 
 def _data_uri(figure: Figure) -> str:
@@ -93,8 +117,7 @@ def _data_uri(figure: Figure) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-@drawing
-def superposition_grid(words: list[str], vectors: np.ndarray) -> str:
+def _superposition_grid(words: list[str], vectors: np.ndarray) -> str:
     """One scatter plot per pair of dimensions (i < j), as in the published Figures 1 to 3: each word
     a labelled point, red axes through the origin."""
     dims = vectors.shape[1]
@@ -123,8 +146,7 @@ def superposition_grid(words: list[str], vectors: np.ndarray) -> str:
     return _data_uri(figure)
 
 
-@drawing
-def heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}") -> str:
+def _heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}") -> str:
     """A symmetric matrix over runs; the diagonal and missing (NaN) cells are left empty. Sized to its
     content: a cell is large enough for its number at 9 pt, whatever the number of runs."""
     cell = 0.5 if len(labels) <= 16 else 0.32
@@ -143,3 +165,7 @@ def heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_f
                       fontsize=9 if len(labels) <= 16 else 6, color="white" if value > top * 0.6 else "#222")
     figure.colorbar(image, ax=axes, shrink=0.8, label=colorbar_label)
     return _data_uri(figure)
+
+
+superposition_grid = drawing(_superposition_grid)
+heatmap = drawing(_heatmap)
