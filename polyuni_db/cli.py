@@ -340,7 +340,11 @@ def _bench(args) -> None:
 def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
     from polyuni_db.report import render_report
 
-    print(f"report: {render_report(db, out, lock_timeout, progress=Bars()).resolve()}")
+    timings: dict = {}
+    path = render_report(db, out, lock_timeout, progress=Bars(), timings=timings)
+    cached = timings["figures"] - timings["drawn"]
+    print(f"report: {path.resolve()} (read in {timings['read_seconds']:.1f} s; {timings['figures']} figures in "
+          f"{timings['draw_seconds']:.1f} s: {timings['drawn']} drawn, {cached} from the cache)")
 
 
 def _study(args, db: Path) -> None:
