@@ -87,9 +87,10 @@ OVERLAP_READING = """SELECT count(*) AS pairs,
        count(*) FILTER (WHERE o.p_value < 0.05) AS beat_chance,
        count(r.p_value) AS with_axes_null,
        count(*) FILTER (WHERE r.p_value < 0.05) AS beat_axes,
-       avg(o.n_common) AS mean_common, avg(o.expected_common) AS mean_chance,
+       -- the means are over the pairs that have both baselines, so that they compare
+       avg(o.n_common) FILTER (WHERE r.p_value IS NOT NULL) AS mean_common,
+       avg(o.expected_common) FILTER (WHERE r.p_value IS NOT NULL) AS mean_chance,
        avg(r.null_mean) FILTER (WHERE r.p_value IS NOT NULL) AS mean_axes,
-       avg(o.n_common) FILTER (WHERE r.p_value IS NOT NULL) AS mean_common_with_axes,
        min(r.parameters->>'rotations') AS rotations
 FROM model_overlap AS o
 JOIN run_summary AS a ON a.label = o.label_a
@@ -98,17 +99,17 @@ LEFT JOIN similarity_scores AS r
     ON r.label_a = o.label_a AND r.label_b = o.label_b AND r.metric = 'axis_overlap_rotation_null'
 WHERE a.vocab_size > 1000 AND b.vocab_size > 1000"""
 
-# Minimal models (at most 1,000 words): every word is a dimension word, so counts measure vocabulary.
-OVERLAP_MINIMAL = """SELECT o.label_a AS "Model 1", o.label_b AS "Model 2", o.n_common AS "# Words in Common",
-       (SELECT list(sa.word ORDER BY sa.word) FROM dimension_word_sets AS sa
-        JOIN dimension_word_sets AS sb ON sb.word = sa.word
-        WHERE sa.label = o.label_a AND sb.label = o.label_b) AS "Words in Common",
-       o.n_shared_vocab AS "shared vocab", round(o.expected_common, 2) AS "uniform chance"
+# Minimal models (at most 1,000 words), by pair of corpora: nearly every word of such a model is a
+# dimension word, so what two of them share is the vocabulary their corpora share.
+OVERLAP_MINIMAL = """SELECT least(a.corpus, b.corpus) AS "corpus 1", greatest(a.corpus, b.corpus) AS "corpus 2",
+       count(*) AS "model pairs", min(o.n_common) AS "fewest in common", max(o.n_common) AS "most in common",
+       max(o.n_shared_vocab) AS "shared vocab", round(avg(o.expected_common), 2) AS "mean uniform chance"
 FROM model_overlap AS o
 JOIN run_summary AS a ON a.label = o.label_a
 JOIN run_summary AS b ON b.label = o.label_b
-WHERE a.vocab_size <= 1000 AND b.vocab_size <= 1000 AND o.n_common > 0
-ORDER BY o.label_a, o.label_b"""
+WHERE a.vocab_size <= 1000 AND b.vocab_size <= 1000 AND (o.n_common > 0 OR a.corpus = b.corpus)
+GROUP BY ALL
+ORDER BY 1, 2"""
 
 OVERLAP_MATRIX = """SELECT o.label_a, o.label_b, o.n_common
 FROM model_overlap AS o
