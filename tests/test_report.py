@@ -117,7 +117,7 @@ def test_every_pair_over_1000_words_has_its_random_axes_baseline(study):
         row = re.search(rf"<tr><td>{label_a}</td><td>{label_b}</td>(.*?)</tr>", section).group(1)
         assert f'<td class="num">{cell(null_mean)}</td><td class="num">{cell(p_value)}</td>' in row
     beat = sum(p_value < 0.05 for *_, p_value, _ in nulls)
-    assert f"Of the 3 pairs of models over 1,000 words" in section
+    assert "Of the 3 pairs of models over 1,000 words" in section
     assert f"<strong>{beat} of 3 share more than random axes give</strong>" in section
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from polyuni_db.findings import SMALL_MODEL_WORDS
 from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
 from polyuni_db.sources.base import Progress, no_progress
@@ -125,13 +124,14 @@ def _symmetric(labels: list[str], cells: list[tuple[str, str, float]]) -> np.nda
     return values
 
 
-def _overlap_heatmap(connection, labels: list[str]) -> dict | None:
+def _overlap_heatmap(overlap: Table) -> dict | None:
     """The headline table as a matrix: runs over 1,000 words only (minimal models would fill it)."""
-    table = run(connection, queries.OVERLAP_MATRIX)
+    cells = [(row["Model 1"], row["Model 2"], row["# Words in Common"]) for row in overlap.dicts()]
+    labels = sorted({label for cell in cells for label in cell[:2]})
     if len(labels) < 2:
         return None
-    counts = np.nan_to_num(_symmetric(labels, table.rows))
-    return {"uri": figures.heatmap(labels, counts, "dimension words in common"), "sql": table.sql}
+    counts = np.nan_to_num(_symmetric(labels, cells))
+    return {"uri": figures.heatmap(labels, counts, "dimension words in common")}
 
 
 def _missing_models(labels: list[str], unavailable: Table) -> list[dict]:
@@ -144,16 +144,16 @@ def _missing_models(labels: list[str], unavailable: Table) -> list[dict]:
 def _controls(connection) -> dict:
     """The section that separates learned structure from the basis and from untrained vectors."""
     similarity = run(connection, queries.SIMILARITY_MATRIX)
+    if not similarity.rows:  # the section only says how to compare: its queries would hold the file for nothing
+        return {"compared": False, "findings": {}}
     heatmaps = []
     labels = sorted({row[0] for row in similarity.rows} | {row[1] for row in similarity.rows})
     for metric, title in (("mutual_knn", "calibrated mutual k-NN (z)"), ("linear_cka", "calibrated linear CKA (z)")):
         cells = [(a, b, value) for a, b, name, value in similarity.rows if name.startswith(metric)]
         if cells:
             heatmaps.append({"title": title, "uri": figures.heatmap(labels, _symmetric(labels, cells), title, "{:.0f}")})
-    # the findings state comparisons: without any, their many subqueries would hold the file for nothing
-    findings = run(connection, queries.FINDINGS).dicts()[0] if similarity.rows else {}
     return {
-        "compared": bool(similarity.rows),
+        "compared": True,
         "similarity_sql": similarity.sql,
         "heatmaps": heatmaps,
         "rotation": run(connection, queries.ROTATION_CONTROL),
@@ -162,7 +162,7 @@ def _controls(connection) -> dict:
         "attribution": run(connection, queries.ATTRIBUTION),
         "frequency": run(connection, queries.FREQUENCY),
         "filtered": run(connection, queries.FILTERED),
-        "findings": findings,
+        "findings": run(connection, queries.FINDINGS).dicts()[0],
         "findings_sql": queries.FINDINGS,
     }
 
@@ -171,13 +171,13 @@ def gather(connection, db_path: Path) -> dict:
     """Everything the templates show, read from the views."""
     runs = run(connection, queries.RUNS)
     labels = [row["label"] for row in runs.dicts()]
-    large = sorted(row["label"] for row in runs.dicts() if (row["vocab_size"] or 0) > SMALL_MODEL_WORDS)
     unavailable = run(connection, queries.UNAVAILABLE)
     dimension_words: dict[str, list] = defaultdict(list)
     dimension_table = run(connection, queries.DIMENSION_WORDS)
     for row in dimension_table.dicts():
         dimension_words[row["label"]].append(row)
     minimal = _minimal_models(connection)
+    overlap = run(connection, queries.OVERLAP)
     return {
         "db_path": str(db_path),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -192,11 +192,11 @@ def gather(connection, db_path: Path) -> dict:
         "dimension_words_sql": dimension_table.sql,
         "first_dimensions": _first_dimensions(run(connection, queries.FIRST_DIMENSIONS)),
         "duplicates": run(connection, queries.DUPLICATES),
-        "overlap": run(connection, queries.OVERLAP),
+        "overlap": overlap,
         "overlap_reading": run(connection, queries.OVERLAP_READING).dicts()[0],
         "overlap_reading_sql": queries.OVERLAP_READING,
         "overlap_minimal": run(connection, queries.OVERLAP_MINIMAL),
-        "heatmap": _overlap_heatmap(connection, large),
+        "heatmap": _overlap_heatmap(overlap),
         "settings": run(connection, queries.SETTINGS),
         "controls": _controls(connection),
     }

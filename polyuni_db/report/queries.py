@@ -111,12 +111,6 @@ WHERE a.vocab_size <= 1000 AND b.vocab_size <= 1000 AND (o.n_common > 0 OR a.cor
 GROUP BY ALL
 ORDER BY 1, 2"""
 
-OVERLAP_MATRIX = """SELECT o.label_a, o.label_b, o.n_common
-FROM model_overlap AS o
-JOIN run_summary AS a ON a.label = o.label_a
-JOIN run_summary AS b ON b.label = o.label_b
-WHERE a.vocab_size > 1000 AND b.vocab_size > 1000"""
-
 SETTINGS = """SELECT label, source,
        coalesce(parameters->'vectors'->>'name', parameters->'vectors'->'corpus'->>'name') AS model_or_corpus,
        dim, seed,
