@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--permutations", type=_positive, default=100, metavar="R",
                          help="shufflings (and rotations) for the null distributions (default: 100)")
     compare.add_argument("--seed", type=_seed, default=0, help="seed of the shufflings and rotations (default: 0)")
+    compare.add_argument("--axes-only", action="store_true",
+                         help="only the axis-aligned overlap against R random rotations: the baseline of the "
+                         "report's headline table, which `study` computes for every pair of runs over 1,000 words")
     commands.add_parser("mlflow-sync", help="log to MLflow the runs whose logging failed")
 
     report = commands.add_parser("report", help="write the HTML study report from the database")
@@ -391,9 +394,12 @@ def run(argv: list[str] | None = None) -> None:
     elif args.command == "sql":
         _sql(args, db)
     elif args.command == "compare":
-        from polyuni_db.compare import compare
+        from polyuni_db.compare import compare, rotation_nulls
 
-        stored = compare(db, args.labels, args.words, args.k, args.permutations, args.seed, Bars(), args.lock_timeout)
+        if args.axes_only:
+            stored = rotation_nulls(db, args.labels, args.permutations, args.seed, Bars(), args.lock_timeout)
+        else:
+            stored = compare(db, args.labels, args.words, args.k, args.permutations, args.seed, Bars(), args.lock_timeout)
         print(f"{stored} similarity scores stored (pairs compared before with these settings are kept); "
               "see the view similarity_scores")
     elif args.command == "bench":
@@ -436,7 +442,11 @@ def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
     from polyuni_db.report import render_report
 
     _check_report_folder(out)
-    print(f"report: {render_report(db, out, lock_timeout).resolve()}")
+    timings: dict = {}
+    path = render_report(db, out, lock_timeout, progress=Bars(), timings=timings)
+    cached = timings["figures"] - timings["drawn"]
+    print(f"report: {path.resolve()} (read in {timings['read_seconds']:.1f} s; {timings['figures']} figures in "
+          f"{timings['draw_seconds']:.1f} s: {timings['drawn']} drawn, {cached} from the cache)")
 
 
 def _study(args, db: Path) -> None:

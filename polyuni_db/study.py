@@ -12,7 +12,7 @@ from polyuni_db.findings import AnalysisSettings
 from polyuni_db.pipeline import IngestResult, ingest
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
-from polyuni_db.compare import add_filtered_variant, compare, record_rotation_check
+from polyuni_db.compare import DEFAULT_PERMUTATIONS, add_filtered_variant, compare, record_rotation_check, rotation_nulls
 from polyuni_db.sources.control import RotationSource
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
 from polyuni_db.sources.trained import TrainedSource, default_train_label
@@ -105,8 +105,11 @@ def run_study(
     progress: Progress = no_progress,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[StudyOutcome], None] = lambda outcome: None,
+    rotations: int = DEFAULT_PERMUTATIONS,
 ) -> list[StudyOutcome]:
-    """Ingest every run of the preset; one that fails is recorded and the others go on."""
+    """Ingest every run of the preset; one that fails is recorded and the others go on. Then every
+    pair of runs over 1,000 words gets its rotation null (``rotations`` random rotations), the
+    baseline of Approach 3's headline table; pairs that have it already are kept."""
     outcomes, trained = [], []
     for planned in plan(preset, with_google_news, progress):
         try:
@@ -124,6 +127,7 @@ def run_study(
             trained.append(planned.label)
     if preset == "controls":
         _controls(db_path, [o.label for o in outcomes if o.result is not None], trained, progress, lock_timeout)
+    rotation_nulls(db_path, rotations=rotations, progress=progress, lock_timeout=lock_timeout)
     return outcomes
 
 

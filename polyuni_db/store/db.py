@@ -171,6 +171,20 @@ def _known_revision(revision: str) -> bool:
         return False
 
 
+def require_current_schema(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A reader upgrades nothing: a file at another schema revision is one line saying what to run."""
+    try:
+        found = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except duckdb.CatalogException:
+        found = None
+    head = head_revision()
+    if found is None:
+        raise PolyuniError(f"{path} has no polyuni schema: create it with `polyuni --db {path} init`")
+    if found[0] != head:
+        raise PolyuniError(f"{path} has schema revision {found[0]}, this polyuni reads {head}: "
+                           f"upgrade it with `polyuni --db {path} init` (a newer file needs a newer polyuni)")
+
+
 def upgrade(connection: sa.Connection, revision: str = "head") -> None:
     """Bring the schema to ``revision`` with Alembic; a no-op when it is already there."""
     from alembic import command
