@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from polyuni_db.analysis.word_stats import trained_mask
+from polyuni_db.analysis.word_stats import relative_movement
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 from polyuni_db.sources.corpora import Corpus
@@ -14,20 +14,44 @@ from polyuni_db.sources.corpora import Corpus
 
 @dataclass(frozen=True)
 class TrainParams:
-    """Word2Vec settings; the defaults are the original study's. One worker keeps runs repeatable."""
+    """Every Word2Vec setting that decides the vectors. The defaults are gensim's, which the original
+    study used (skip-gram aside); one worker keeps runs repeatable. A plain dataclass, so that other
+    gensim trainers (fastText) can share these settings."""
 
     sg: int = 1
     window: int = 5
     min_count: int = 1
     epochs: int = 5
     workers: int = 1
+    sample: float = 1e-3  # down-sampling of frequent words; on a tiny corpus it drops nearly every token
+    negative: int = 5  # negative samples per positive pair (0: none)
+    hs: int = 0  # 1: hierarchical softmax
+    ns_exponent: float = 0.75  # exponent of the negative-sampling distribution
+    alpha: float = 0.025  # initial learning rate
+    min_alpha: float = 0.0001  # learning rate at the end of training (linear decay)
+    cbow_mean: int = 1  # CBOW: 1 averages the context vectors, 0 sums them
+    shrink_windows: bool = True  # draw each window's size uniformly from 1..window
+    max_final_vocab: int | None = None  # keep at most this many words (raises min_count as needed)
+    batch_words: int = 10_000  # words per training job: the learning rate steps down per job
 
     def __post_init__(self) -> None:
-        if self.sg not in (0, 1):
-            raise PolyuniError(f"sg must be 0 (CBOW) or 1 (skip-gram), not {self.sg}")
-        for name in ("window", "min_count", "epochs", "workers"):
+        for name in ("sg", "hs", "cbow_mean"):
+            if getattr(self, name) not in (0, 1):
+                raise PolyuniError(f"{name} must be 0 or 1, not {getattr(self, name)}")
+        for name in ("window", "min_count", "epochs", "workers", "batch_words"):
             if getattr(self, name) < 1:
                 raise PolyuniError(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in ("sample", "negative", "min_alpha"):
+            if getattr(self, name) < 0:
+                raise PolyuniError(f"{name} must be 0 or more, not {getattr(self, name)}")
+        if not self.alpha > 0:
+            raise PolyuniError(f"alpha must be above 0, not {self.alpha}")
+        if self.min_alpha > self.alpha:
+            raise PolyuniError(f"min-alpha {self.min_alpha} is larger than alpha {self.alpha}")
+        if self.negative == 0 and self.hs == 0:
+            raise PolyuniError("negative 0 with hs 0 leaves nothing to train: use --negative N or --hs 1")
+        if self.max_final_vocab is not None and self.max_final_vocab < 1:
+            raise PolyuniError(f"max-final-vocab must be at least 1, not {self.max_final_vocab}")
 
 
 @dataclass(frozen=True)
@@ -69,42 +93,47 @@ class TrainedSource:
         epochs = self.params.epochs
         description = f"training {self.default_label()}"
 
-        class EpochProgress(CallbackAny2Vec):
+        class EpochEnd(CallbackAny2Vec):
+            """Progress, and gensim's training loss per epoch (gensim keeps a running total per
+            ``train`` call); the first and last are logged to MLflow, to see training converge."""
+
             def __init__(self) -> None:
-                self.done = 0
+                self.losses: list[float] = []
+                self.total = 0.0
 
             def on_epoch_end(self, model) -> None:
-                self.done += 1
-                progress(self.done, epochs, description)
+                total = model.get_latest_training_loss()
+                self.losses.append(total - self.total)
+                self.total = total
+                progress(len(self.losses), epochs, description)
 
         progress(0, epochs, description)
-        model = Word2Vec(
-            vector_size=self.dim,
-            seed=self.seed,
-            sg=self.params.sg,
-            window=self.params.window,
-            min_count=self.params.min_count,
-            workers=self.params.workers,
-            epochs=epochs,
-        )
+        # every field of TrainParams is a keyword of gensim's Word2Vec, under the same name
+        model = Word2Vec(vector_size=self.dim, seed=self.seed, compute_loss=True, **asdict(self.params))
         model.build_vocab(self.corpus.sentences)
         if not model.wv.index_to_key:
             raise PolyuniError(
                 f"no word of corpus {self.corpus.name!r} occurs {self.params.min_count} times or more"
             )
+        initial = model.wv.vectors.copy()  # build_vocab drew the random initial vectors
+        epoch_end = EpochEnd()
         model.train(
             self.corpus.sentences,
             total_examples=model.corpus_count,
             epochs=epochs,
-            callbacks=[EpochProgress()],
+            callbacks=[epoch_end],
+            compute_loss=True,
         )
         wv = model.wv
+        vectors = np.array(wv.vectors, dtype=np.float32)
         return Embedding(
             words=list(wv.index_to_key),
-            vectors=np.array(wv.vectors, dtype=np.float32),
+            vectors=vectors,
             counts=np.asarray(wv.expandos["count"], dtype=np.int64),
-            trained=trained_mask(self.corpus.sentences, wv.key_to_index),
-            metadata={"python_hash_seed": os.environ.get("PYTHONHASHSEED", "unset")},
+            moved=relative_movement(initial, vectors),
+            initial_vectors=initial,
+            metadata={"python_hash_seed": os.environ.get("PYTHONHASHSEED", "unset"),
+                      "loss_first_epoch": epoch_end.losses[0], "loss_last_epoch": epoch_end.losses[-1]},
         )
 
 
