@@ -14,9 +14,9 @@ from polyuni_db.sources.corpora import Corpus
 
 @dataclass(frozen=True)
 class TrainParams:
-    """Every Word2Vec setting that decides the vectors. The defaults are gensim's, which the original
-    study used (skip-gram aside); one worker keeps runs repeatable. A plain dataclass, so that other
-    gensim trainers (fastText) can share these settings."""
+    """Every Word2Vec setting that decides the vectors. The defaults are the original study's: gensim's
+    own, but skip-gram and min_count 1; one worker keeps runs repeatable. A plain dataclass, so that
+    other gensim trainers (fastText) can share these settings."""
 
     sg: int = 1
     window: int = 5
@@ -87,56 +87,62 @@ class TrainedSource:
         return default_train_label(self.corpus.name, self.dim, self.seed)
 
     def load(self, progress: Progress = no_progress) -> Embedding:
-        from gensim.models import Word2Vec
-        from gensim.models.callbacks import CallbackAny2Vec
-
-        epochs = self.params.epochs
-        description = f"training {self.default_label()}"
-
-        class EpochEnd(CallbackAny2Vec):
-            """Progress, and gensim's training loss per epoch (gensim keeps a running total per
-            ``train`` call); the first and last are logged to MLflow, to see training converge."""
-
-            def __init__(self) -> None:
-                self.losses: list[float] = []
-                self.total = 0.0
-
-            def on_epoch_end(self, model) -> None:
-                total = model.get_latest_training_loss()
-                self.losses.append(total - self.total)
-                self.total = total
-                progress(len(self.losses), epochs, description)
-
-        progress(0, epochs, description)
-        # every field of TrainParams is a keyword of gensim's Word2Vec, under the same name
-        model = Word2Vec(vector_size=self.dim, seed=self.seed, compute_loss=True, **asdict(self.params))
-        model.build_vocab(self.corpus.sentences)
-        if not model.wv.index_to_key:
-            raise PolyuniError(
-                f"no word of corpus {self.corpus.name!r} occurs {self.params.min_count} times or more"
-            )
-        initial = model.wv.vectors.copy()  # build_vocab drew the random initial vectors
-        epoch_end = EpochEnd()
-        model.train(
-            self.corpus.sentences,
-            total_examples=model.corpus_count,
-            epochs=epochs,
-            callbacks=[epoch_end],
-            compute_loss=True,
-        )
-        wv = model.wv
+        trained = train_word2vec(self.corpus, self.dim, self.seed, self.params, progress,
+                                 f"training {self.default_label()}")
+        wv = trained.model.wv
         vectors = np.array(wv.vectors, dtype=np.float32)
         return Embedding(
             words=list(wv.index_to_key),
             vectors=vectors,
             counts=np.asarray(wv.expandos["count"], dtype=np.int64),
-            moved=relative_movement(initial, vectors),
-            initial_vectors=initial,
+            moved=relative_movement(trained.initial_vectors, vectors),
+            initial_vectors=trained.initial_vectors,
             metadata={"python_hash_seed": os.environ.get("PYTHONHASHSEED", "unset"),
-                      "loss_first_epoch": epoch_end.losses[0], "loss_last_epoch": epoch_end.losses[-1]},
+                      "loss_first_epoch": trained.losses[0], "loss_last_epoch": trained.losses[-1]},
         )
 
 
-def default_train_label(corpus: str, dim: int, seed: int) -> str:
-    """``brown_40`` for seed 1, ``brown_40_s2`` otherwise, as the study named its models."""
-    return f"{corpus}_{dim}" if seed == 1 else f"{corpus}_{dim}_s{seed}"
+@dataclass(frozen=True)
+class TrainedModel:
+    model: object  # gensim Word2Vec
+    initial_vectors: np.ndarray  # every word's random vector before training, in vocabulary order
+    losses: list[float]  # gensim's training loss per epoch
+
+
+def train_word2vec(corpus: Corpus, dim: int, seed: int, params: TrainParams,
+                   progress: Progress = no_progress, description: str = "training") -> TrainedModel:
+    """gensim's Word2Vec on the corpus, keeping the initial vectors and the loss of every epoch."""
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochEnd(CallbackAny2Vec):
+        """Progress, and the loss per epoch (gensim keeps a running total per ``train`` call)."""
+
+        def __init__(self) -> None:
+            self.losses: list[float] = []
+            self.total = 0.0
+
+        def on_epoch_end(self, model) -> None:
+            total = model.get_latest_training_loss()
+            self.losses.append(total - self.total)
+            self.total = total
+            progress(len(self.losses), params.epochs, description)
+
+    progress(0, params.epochs, description)
+    # every field of TrainParams is a keyword of gensim's Word2Vec, under the same name
+    model = Word2Vec(vector_size=dim, seed=seed, compute_loss=True, **asdict(params))
+    model.build_vocab(corpus.sentences)
+    if not model.wv.index_to_key:
+        raise PolyuniError(f"no word of corpus {corpus.name!r} occurs {params.min_count} times or more")
+    initial = model.wv.vectors.copy()  # build_vocab drew the random initial vectors
+    epoch_end = EpochEnd()
+    model.train(corpus.sentences, total_examples=model.corpus_count, epochs=params.epochs,
+                callbacks=[epoch_end], compute_loss=True)
+    return TrainedModel(model, initial, epoch_end.losses)
+
+
+def default_train_label(corpus: str, dim: int, seed: int, suffix: str = "") -> str:
+    """``brown_40`` for seed 1, ``brown_40_s2`` otherwise, as the study named its models; a suffix
+    names a variant: ``corpus_bark_3_trained``, ``corpus_bark_3_trained_s2``."""
+    stem = f"{corpus}_{dim}_{suffix}" if suffix else f"{corpus}_{dim}"
+    return stem if seed == 1 else f"{stem}_s{seed}"
