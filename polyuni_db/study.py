@@ -25,10 +25,11 @@ MINIMAL_DIMS = (2, 3, 4)
 # sentences: a word never has a context, so no setting can train them.
 TOY_CORPORA = ("corpus_bark", "corpus_translate", "corpus_food", "corpus_capital_small", "corpus_capital")
 TOY_SEEDS = tuple(range(1, 21))
-TOY_EPOCHS = 1000
 # With the published settings (gensim's sample=1e-3) down-sampling drops nearly every token of these
 # corpora and no vector moves. Trained variants turn it off and train until the loss has converged:
-# measured with scripts/toy_convergence.py (see the README).
+# scripts/toy_convergence.py measured the loss of the last tenth of training at 1,000 epochs within
+# 0.4-3.2 % of 2,000 epochs' on every corpus, where 50 epochs leave it 1.3-2.2 times as large (README).
+TOY_EPOCHS = 1000
 TOY_PARAMS = TrainParams(sample=0, epochs=TOY_EPOCHS)
 TOP_K = 10
 CONTROL_CORPORA = ("brown", "abc", "movie_reviews", "webtext", "state_union", "lee_background", "head500")
@@ -96,7 +97,7 @@ def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
         runs += [_pretrained(GLOVE_50)] + [_trained(read, "brown", dim) for dim in (3, 40, 50, 60)]
     elif preset == "quick":
         runs = [_trained(read, "corpus_4", dim) for dim in MINIMAL_DIMS] + [_trained(read, "corpus_bark", 2)]
-        runs += [_toy_trained(read, "corpus_bark", dim, seed) for dim in (2, 3) for seed in (1, 2, 3)]
+        runs += [_toy_trained(read, "corpus_bark", dim, seed) for dim in (2, 3) for seed in (1, 2)]
         runs += [_pretrained(GLOVE_50)] + [_trained(read, "lee_background", dim) for dim in (10, 20)]
     elif preset == "controls":
         runs = [_trained(read, name, CONTROL_DIM, seed) for name in CONTROL_CORPORA for seed in CONTROL_SEEDS]

@@ -1,7 +1,7 @@
 """How many epochs do the study's co-occurrence toy corpora need with sample=0? Trains each corpus at
 2, 3 and 4 dimensions over a few seeds for a range of epoch counts and prints gensim's training loss
 (compute_loss) averaged over the last tenth of the epochs, as a share of the loss of the longest
-training. The blog preset's TOY_EPOCHS is the smallest count within 2 % of it for every corpus.
+training, and the seconds per run. The README gives the figures behind the blog preset's TOY_EPOCHS.
 
     python scripts/toy_convergence.py [--seeds 5] [--epochs 50 100 200 500 1000 2000]
 """
