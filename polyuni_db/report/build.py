@@ -85,8 +85,12 @@ def _toy_training(connection) -> dict:
     order = list(MINIMAL_CORPORA)
     runs = sorted(superposition.dicts(), key=lambda r: (order.index(r["corpus"]) if r["corpus"] in order else 99, r["dim"]))
     trained_corpora = {r["corpus"] for r in runs if r["variant"] == "trained"}
+    change = run(connection, queries.TRAINING_CHANGE)
+    by_variant = {row["variant"]: row for row in change.dicts()}
     return {
-        "change": run(connection, queries.TRAINING_CHANGE),
+        "change": change,
+        "published": by_variant.get("published"),
+        "trained": by_variant.get("trained"),
         "dimensionality_figure": figures.dimensionality_by_dims([r for r in runs if r["corpus"] in trained_corpora])
         if trained_corpora else None,
         "superposition_sql": superposition.sql,
