@@ -137,7 +137,8 @@ def _overlap_heatmap(connection, labels: list[str]) -> dict | None:
     table = run(connection, queries.OVERLAP_MATRIX)
     if len(labels) < 2:
         return None
-    counts = np.nan_to_num(_symmetric(labels, table.rows))
+    shown = set(labels)
+    counts = np.nan_to_num(_symmetric(labels, [row for row in table.rows if row[0] in shown and row[1] in shown]))
     return {"uri": figures.heatmap(labels, counts, "dimension words in common"), "sql": table.sql}
 
 
@@ -193,7 +194,9 @@ def gather(connection, db_path: Path) -> dict:
         "first_dimensions": _first_dimensions(run(connection, queries.FIRST_DIMENSIONS)),
         "duplicates": run(connection, queries.DUPLICATES),
         "overlap": run(connection, queries.OVERLAP),
-        "heatmap": _overlap_heatmap(connection, sorted(labels)),
+        # the seed sweeps of Approach 1 (hundreds of toy runs) would make the heatmap unreadable
+        "heatmap": _overlap_heatmap(connection, sorted(
+            row["label"] for row in runs.dicts() if not row["label"].startswith(f"{row['corpus']}_{row['dim']}_trained"))),
         "settings": run(connection, queries.SETTINGS),
         "controls": _controls(connection),
     }
