@@ -78,6 +78,8 @@ ORDER BY corpus, dim, share_interfering DESC, mean_abs_cosine DESC, word_a, word
 INTERFERENCE_FINDINGS = """SELECT count(*) AS word_pairs, max(n_seeds) AS seeds,
        count(*) FILTER (WHERE share_interfering >= 0.9) AS universal,
        count(*) FILTER (WHERE initial_share_interfering >= 0.9) AS universal_at_random,
+       count(*) FILTER (WHERE share_interfering <= 0.1) AS apart,
+       count(*) FILTER (WHERE initial_share_interfering <= 0.1) AS apart_at_random,
        avg(share_interfering) AS mean_share, avg(random_share) AS random_share,
        (SELECT list(DISTINCT format('{} ({} dims): {}/{}', corpus, dim, CAST(round(share_interfering * n_seeds) AS INTEGER), n_seeds)
                     ORDER BY format('{} ({} dims): {}/{}', corpus, dim, CAST(round(share_interfering * n_seeds) AS INTEGER), n_seeds))
