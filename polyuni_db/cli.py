@@ -68,8 +68,9 @@ def _positive(text: str) -> int:
 
 
 def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--top-k", type=_positive, default=10, metavar="K",
-                        help="dimension words and neighbours to store per query (default: 10)")
+    parser.add_argument("--top-k", type=_positive, default=None, metavar="K",
+                        help="dimension words and neighbours to store per query (default: 10, or every word "
+                        "of a model with fewer; a K larger than the model is an error)")
     parser.add_argument("--pairs", type=_pair, nargs="+", default=list(DEFAULT_PAIRS), metavar="A:B",
                         help="word pairs for difference vectors (default: "
                         + " ".join(f"{a}:{b}" for a, b in DEFAULT_PAIRS) + ")")
@@ -251,7 +252,8 @@ def _ingest(args, db: Path) -> None:
             print(f"{label}: dimension words among its {n_words} trained words counted {args.min_count}+ times stored")
         return
 
-    settings = AnalysisSettings(top_k=args.top_k, pairs=tuple(args.pairs), superposition_words=args.superposition_words)
+    settings = AnalysisSettings(top_k=args.top_k or AnalysisSettings.top_k, pairs=tuple(args.pairs),
+                                all_if_fewer=args.top_k is None, superposition_words=args.superposition_words)
     common = dict(settings=settings, track=not args.no_mlflow, force=args.force,
                   progress=Bars(), lock_timeout=args.lock_timeout)
     if args.source == "pretrained":

@@ -1,7 +1,7 @@
 """From an embedding to the rows of every findings table (as Arrow tables, without run_id)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +24,9 @@ class AnalysisSettings:
 
     top_k: int = 10
     pairs: tuple[tuple[str, str], ...] = DEFAULT_PAIRS
+    # rank every word of a model with fewer rankable words than top_k (a minimal corpus), instead of
+    # refusing it: what the command line does when --top-k is not given
+    all_if_fewer: bool = False
     # word_superposition for a model of more than SMALL_MODEL_WORDS words: over its N most frequent
     superposition_words: int | None = None
 
@@ -38,8 +41,11 @@ class AnalysisSettings:
 
     def spec(self) -> dict:
         spec = {"top_k": self.top_k, "pairs": [f"{a}:{b}" for a, b in self.pairs]}
-        if self.superposition_words is not None:  # absent by default: older fingerprints stay valid
+        # absent by default: older fingerprints stay valid
+        if self.superposition_words is not None:
             spec["superposition_words"] = self.superposition_words
+        if self.all_if_fewer:
+            spec["all_if_fewer"] = True
         return spec
 
 
@@ -154,9 +160,11 @@ def analyse(embedding: Embedding, settings: AnalysisSettings) -> Findings:
     norms = row_norms(vectors)
     n_rankable = int(rankable(norms).sum())  # zero, NaN and infinite vectors are kept but not ranked
     if settings.top_k > n_rankable:
-        raise PolyuniError(
-            f"top-k {settings.top_k} is larger than the model's {n_rankable} rankable words"
-        )
+        if not settings.all_if_fewer or n_rankable == 0:
+            raise PolyuniError(
+                f"top-k {settings.top_k} is larger than the model's {n_rankable} rankable words"
+            )
+        settings = replace(settings, top_k=n_rankable)
     index = {word: i for i, word in enumerate(embedding.words)}
     pairs, neighbours = _difference_rows(words, index, vectors, norms, settings)
     tables = {
@@ -175,6 +183,7 @@ def analyse(embedding: Embedding, settings: AnalysisSettings) -> Findings:
     summary = {
         "vocab_size": len(words),
         "n_unrankable": len(words) - n_rankable,
+        "top_k": settings.top_k,
         "n_untrained": None if embedding.moved is None else int((~embedding.trained).sum()),
         "mean_norm": float(norms[finite].mean()) if finite.any() else float("nan"),
     }

@@ -75,17 +75,18 @@ def test_bad_settings_are_one_line_errors(db, capsys):
 
 @pytest.fixture(scope="module")
 def food_db(tmp_path_factory):
-    """corpus_food with the published settings, and with sample=0 over 1,000 epochs, through the CLI."""
+    """corpus_food with the published settings, and with sample=0 over 1,000 epochs, through the CLI
+    (without --top-k: a model of fewer than 10 words ranks all of them)."""
     db = tmp_path_factory.mktemp("food") / "food.duckdb"
-    common = ["--db", str(db), "ingest", "train", "--corpus", "corpus_food", "--dims", "3", "--top-k", "5", "--no-mlflow"]
+    common = ["--db", str(db), "ingest", "train", "--corpus", "corpus_food", "--dims", "3", "--no-mlflow"]
     assert main(common) == 0
     assert main(common + ["--sample", "0", "--epochs", "1000", "--label", "food_t{dim}"]) == 0
     return db
 
 
 def test_published_settings_leave_every_vector_where_it_started(food_db):
-    (run,) = rows(food_db, "SELECT run_id, vocab_size, n_untrained FROM runs WHERE label = 'corpus_food_3'")
-    assert run["n_untrained"] == run["vocab_size"] == 9
+    (run,) = rows(food_db, "SELECT run_id, vocab_size, n_untrained, top_k FROM runs WHERE label = 'corpus_food_3'")
+    assert run["n_untrained"] == run["vocab_size"] == run["top_k"] == 9
     stats = rows(food_db, "SELECT trained, moved FROM word_stats WHERE run_id = ?", run["run_id"])
     assert all(not row["trained"] and row["moved"] == 0.0 for row in stats)
 
@@ -172,8 +173,8 @@ def test_max_interference_blocks_equal_one_pass(monkeypatch):
 def test_rotation_control_keeps_word_superposition(db):
     base = ["--db", str(db), "ingest"]
     assert main(base + ["train", "--corpus", "corpus_bark", "--dims", "3", "--sample", "0", "--epochs", "1000",
-                        "--label", "bark_t{dim}", "--top-k", "3", "--no-mlflow"]) == 0
-    assert main(base + ["control", "rotate", "--of", "bark_t3", "--seed", "1", "--top-k", "3", "--no-mlflow"]) == 0
+                        "--label", "bark_t{dim}", "--no-mlflow"]) == 0
+    assert main(base + ["control", "rotate", "--of", "bark_t3", "--seed", "1", "--no-mlflow"]) == 0
     found = rows(db, """SELECT a.word, a.dimensionality AS a, b.dimensionality AS b,
                                a.dimensionality_unit AS ua, b.dimensionality_unit AS ub
                         FROM word_superposition AS a JOIN runs AS ra ON ra.run_id = a.run_id AND ra.label = 'bark_t3'
