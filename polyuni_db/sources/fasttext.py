@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 from polyuni_db.sources.corpora import Corpus
-from polyuni_db.sources.trained import TrainParams
-from polyuni_db.sources.training import check_dim, default_train_label, run_columns, train_gensim
+from polyuni_db.sources.trained import TrainParams, train_gensim
+from polyuni_db.sources.training import check_dim, check_seed, default_train_label, run_columns
 
 ALGORITHM = "fasttext"
 
@@ -32,8 +32,8 @@ class SubwordParams:
 @dataclass(frozen=True)
 class FastTextSource:
     """fastText on one corpus at one dimension and seed. A word's vector is its own vector averaged
-    with its n-grams'; ``trained`` follows the word's own vector (its n-grams may be trained by
-    other words)."""
+    with its n-grams'; ``moved`` is how far training moved that average (its n-grams may be trained
+    by other words, so a word without contexts can move too)."""
 
     corpus: Corpus
     dim: int
@@ -45,6 +45,7 @@ class FastTextSource:
 
     def __post_init__(self) -> None:
         check_dim(self.dim)
+        check_seed(self.seed)
 
     def spec(self) -> dict:
         import gensim
@@ -64,21 +65,10 @@ class FastTextSource:
         return run_columns(self.algorithm, self.corpus, self.seed)
 
     def default_label(self) -> str:
-        return default_train_label(self.corpus.name, self.dim, self.seed, self.algorithm)
+        return default_train_label(self.corpus.name, self.dim, self.seed, algorithm=self.algorithm)
 
     def load(self, progress: Progress = no_progress) -> Embedding:
         from gensim.models import FastText
 
-        model = FastText(
-            vector_size=self.dim,
-            seed=self.seed,
-            sg=self.params.sg,
-            window=self.params.window,
-            min_count=self.params.min_count,
-            workers=self.params.workers,
-            epochs=self.params.epochs,
-            min_n=self.subwords.min_n,
-            max_n=self.subwords.max_n,
-            bucket=self.subwords.bucket,
-        )
-        return train_gensim(model, self.corpus, f"training {self.default_label()}", progress)
+        return train_gensim(FastText, self.corpus, self.dim, self.seed, self.params, progress,
+                            f"training {self.default_label()}", **asdict(self.subwords)).embedding()

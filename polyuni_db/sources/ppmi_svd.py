@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from polyuni_db.analysis.ppmi import cooccurrence, ppmi, svd_embedding
-from polyuni_db.analysis.word_stats import trained_mask
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 from polyuni_db.sources.corpora import Corpus
@@ -38,6 +37,8 @@ class PpmiParams:
 
 @dataclass(frozen=True)
 class PpmiSvdSource:
+    """PPMI-SVD on one corpus at one dimension; words counted min_count times or more."""
+
     corpus: Corpus
     dim: int
     params: PpmiParams = field(default_factory=PpmiParams)
@@ -64,7 +65,7 @@ class PpmiSvdSource:
         return run_columns(self.algorithm, self.corpus, None)
 
     def default_label(self) -> str:
-        return default_train_label(self.corpus.name, self.dim, None, self.algorithm)
+        return default_train_label(self.corpus.name, self.dim, None, algorithm=self.algorithm)
 
     def load(self, progress: Progress = no_progress) -> Embedding:
         description = f"computing {self.default_label()}"
@@ -85,5 +86,5 @@ class PpmiSvdSource:
         progress(2, 3, description)
         vectors = svd_embedding(positive, self.dim, self.params.eigenvalue_weight)
         progress(3, 3, description)
-        return Embedding(words=words, vectors=vectors, counts=counts,
-                         trained=trained_mask(self.corpus.sentences, index))
+        # no gradient training: `moved` and `trained` do not apply (null, as for pretrained vectors)
+        return Embedding(words=words, vectors=vectors, counts=counts)

@@ -2,20 +2,22 @@
 -- has a null, with its ceiling and effect_size = (value - null_mean) / (ceiling - null_mean): 0 at the
 -- null mean, 1 at the ceiling, on one scale where calibrated z saturates. The ceiling is the mean
 -- score of seed pairs of the two runs' configurations (the mean of both when both have seed pairs;
--- ceiling_source 'seeds'); where neither has any it is the metric's maximum, 1, for linear CKA and
--- mutual k-NN ('maximum'), and absent for dimension-word counts ('none'). A ceiling that is not
--- above the null mean gives no effect size.
+-- ceiling_source 'seeds'); where neither has any (pretrained runs have none) it is the metric's
+-- maximum, 1, for linear CKA and mutual k-NN ('maximum'), and absent for dimension-word counts
+-- ('none'). A ceiling that is not above the null mean gives no effect size.
 CREATE OR REPLACE VIEW similarity_effect_sizes AS
 WITH scored AS (
     SELECT a.label AS label_a, b.label AS label_b, s.metric, s.value, s.null_mean, s.null_sd, s.calibrated,
            s.p_value, s.n_words, ca.ceiling AS ceiling_a, cb.ceiling AS ceiling_b,
            s.metric = 'linear_cka' OR s.metric LIKE 'mutual_knn%' AS bounded_by_one
     FROM similarity AS s
-    JOIN run_configurations AS a ON a.run_id = s.run_a
-    JOIN run_configurations AS b ON b.run_id = s.run_b
-    LEFT JOIN seed_ceilings AS ca ON ca.configuration = a.configuration AND ca.metric = s.metric
-    LEFT JOIN seed_ceilings AS cb ON cb.configuration = b.configuration AND cb.metric = s.metric
-    WHERE s.null_mean IS NOT NULL
+    JOIN runs AS a ON a.run_id = s.run_a
+    JOIN runs AS b ON b.run_id = s.run_b
+    LEFT JOIN run_configuration AS fa ON fa.run_id = s.run_a
+    LEFT JOIN run_configuration AS fb ON fb.run_id = s.run_b
+    LEFT JOIN seed_ceilings AS ca ON ca.configuration = fa.configuration AND ca.metric = s.metric
+    LEFT JOIN seed_ceilings AS cb ON cb.configuration = fb.configuration AND cb.metric = s.metric
+    WHERE s.null_mean IS NOT NULL AND a.status = 'complete' AND b.status = 'complete'
 ),
 ceilings AS (
     SELECT *,

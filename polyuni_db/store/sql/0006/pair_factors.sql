@@ -5,7 +5,11 @@
 -- corpus', with ', other dimension' where the dimensions differ. Between algorithms a seed shares
 -- nothing, so the seed names a contrast only within one configuration.
 CREATE OR REPLACE VIEW pair_factors AS
-WITH compared AS (SELECT DISTINCT run_a, run_b FROM similarity)
+WITH compared AS (SELECT DISTINCT run_a, run_b FROM similarity),
+trained AS (  -- run_configuration holds complete trained runs only
+    SELECT c.run_id, c.label, c.corpus, r.model_name AS algorithm, c.dim, c.seed, c.configuration
+    FROM run_configuration AS c JOIN runs AS r USING (run_id)
+)
 SELECT a.label AS label_a, b.label AS label_b,
        a.corpus AS corpus_a, b.corpus AS corpus_b, a.algorithm AS algorithm_a, b.algorithm AS algorithm_b,
        a.dim AS dim_a, b.dim AS dim_b, a.seed AS seed_a, b.seed AS seed_b,
@@ -21,6 +25,5 @@ SELECT a.label AS label_a, b.label AS label_b,
                 CASE WHEN a.dim <> b.dim THEN 'other dimension' END)
        END AS contrast
 FROM compared AS c
-JOIN run_configurations AS a ON a.run_id = c.run_a
-JOIN run_configurations AS b ON b.run_id = c.run_b
-WHERE a.source = 'train' AND b.source = 'train'
+JOIN trained AS a ON a.run_id = c.run_a
+JOIN trained AS b ON b.run_id = c.run_b

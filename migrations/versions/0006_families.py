@@ -1,21 +1,22 @@
 """Algorithm families: runs.model_name names the algorithm trained here (word2vec-sg, word2vec-cbow,
 fastText, ppmi-svd), and the views that break every comparison down by which of corpus, algorithm,
-dimension and seed differ, with an effect size against the agreement of seed pairs.
+dimension and seed differ, with an effect size against the agreement of seed pairs (the
+configurations of revision 0005's run_configuration).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-24
 """
 from alembic import op
 
 from polyuni_db.store import views
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-VIEWS = ["run_configurations", "seed_ceilings", "similarity_effect_sizes", "pair_factors",
+VIEWS = ["seed_ceilings", "similarity_effect_sizes", "pair_factors",
          "universality_by_factor", "axis_overlap_by_factor"]
 
 
