@@ -80,8 +80,8 @@ def test_truncated_svd_recovers_a_known_svd_bit_identically(n):
 
 def test_default_labels_name_the_algorithm():
     assert default_train_label("brown", 50, 1) == "brown_50"
-    assert default_train_label("brown", 50, 2, "fasttext") == "brown_fasttext_50_s2"
-    assert default_train_label("brown", 50, None, "ppmi-svd") == "brown_ppmi-svd_50"
+    assert default_train_label("brown", 50, 2, algorithm="fasttext") == "brown_fasttext_50_s2"
+    assert default_train_label("brown", 50, None, algorithm="ppmi-svd") == "brown_ppmi-svd_50"
 
 
 def _fingerprints_in_a_fresh_process(corpus: Path, hash_seed: str) -> dict:
