@@ -3,7 +3,6 @@ time, and the gensim training loop that fastText shares."""
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -75,8 +74,7 @@ class TrainedSource:
     def _check_memory(self) -> None:
         """Word2Vec allocates two vocabulary x dimensions float32 matrices before it can fail: refuse
         sizes this machine cannot hold, in one line, instead."""
-        counts = Counter(token for sentence in self.corpus.sentences for token in sentence)
-        n_words = sum(count >= self.params.min_count for count in counts.values())
+        n_words = len(self.corpus.vocabulary(self.params.min_count)[0])
         needed = 2 * 4 * n_words * self.dim
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         if needed > memory:
