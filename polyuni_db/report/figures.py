@@ -28,9 +28,11 @@ _LABEL_SPOTS = [(4, 3, "left"), (4, -11, "left"), (-4, 3, "right"), (-4, -11, "r
 
 
 def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points_per_unit: float) -> None:
-    """Label each point where its text overlaps no label placed before it (greedy, in word order):
-    the box of a label is estimated from its length, in points."""
-    placed: list[tuple[float, float, float, float]] = []
+    """Label each point where its text overlaps no marker and no label placed before it (greedy, in
+    word order): the box of a label is estimated from its length, in points."""
+    marker = 3.0  # half the width of a marker, in points
+    placed = [(x * points_per_unit - marker, y * points_per_unit - marker,
+               x * points_per_unit + marker, y * points_per_unit + marker) for x, y in zip(xs, ys)]
     for word, x, y in zip(words, xs, ys):
         width, height = 0.6 * LABEL_FONT * len(word), LABEL_FONT
         px, py = x * points_per_unit, y * points_per_unit
@@ -43,7 +45,10 @@ def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points
             dx, dy, align = _LABEL_SPOTS[0]
             box = (px + dx, py + dy, px + dx + width, py + dy + height)
         placed.append(box)
-        axes.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=LABEL_FONT, ha=align)
+        far = abs(dy) > 12  # beyond the four spots next to the point: a thin line says whose label it is
+        axes.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=LABEL_FONT, ha=align,
+                      arrowprops={"arrowstyle": "-", "linewidth": 0.4, "color": "#999", "shrinkA": 0, "shrinkB": 2}
+                      if far else None)
 
 
 def superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None) -> str:
