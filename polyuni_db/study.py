@@ -12,7 +12,7 @@ from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
 from polyuni_db.pipeline import IngestResult, ingest
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
-from polyuni_db.compare import add_filtered_variant, compare, record_rotation_check
+from polyuni_db.compare import DEFAULT_PERMUTATIONS, add_filtered_variant, compare, record_rotation_check, rotation_nulls
 from polyuni_db.sources.control import RotationSource
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
 from polyuni_db.sources.trained import TrainedSource, TrainParams, default_train_label
@@ -88,11 +88,11 @@ def _toy_trained(read: Callable, corpus_name: str, dim: int, seed: int) -> Plann
     return _trained(read, corpus_name, dim, seed, TOY_PARAMS, suffix="trained", pairs=())
 
 
-def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
+def plan(preset: str, with_google_news: bool = False, progress: Progress = no_progress) -> list[PlannedRun]:
     """``blog``: the published study's models, and trained variants of its co-occurrence corpora over
     20 seeds; ``quick``: a small subset for tests and a first look;
     ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM."""
-    read = cache(load_corpus)  # each corpus is read once per study
+    read = cache(lambda name: load_corpus(name, progress=progress))  # each corpus is read once per study
     if preset == "blog":
         runs = [_trained(read, name, dim) for name in MINIMAL_CORPORA for dim in MINIMAL_DIMS]
         runs += [_toy_trained(read, name, dim, seed) for name in TOY_CORPORA for dim in MINIMAL_DIMS for seed in TOY_SEEDS]
@@ -111,6 +111,14 @@ def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
     return runs
 
 
+def not_requested(preset: str, with_google_news: bool) -> list[tuple[str, str]]:
+    """The published study's models that this preset leaves out, and why (label, reason)."""
+    if preset == "blog" and not with_google_news:
+        return [(DEFAULT_LABELS[GOOGLE_NEWS], "not requested: --with-google-news adds it, through gensim's "
+                 "downloader (internet, 1.6 GB)")]
+    return []
+
+
 def run_study(
     db_path: Path,
     preset: str,
@@ -119,10 +127,13 @@ def run_study(
     progress: Progress = no_progress,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[StudyOutcome], None] = lambda outcome: None,
+    rotations: int = DEFAULT_PERMUTATIONS,
 ) -> list[StudyOutcome]:
-    """Ingest every run of the preset; one that fails is recorded and the others go on."""
+    """Ingest every run of the preset; one that fails is recorded and the others go on. Then every
+    pair of runs over 1,000 words gets its rotation null (``rotations`` random rotations), the
+    baseline of Approach 3's headline table; pairs that have it already are kept."""
     outcomes, trained = [], []
-    for planned in plan(preset, with_google_news):
+    for planned in plan(preset, with_google_news, progress):
         try:
             source, settings = planned.build(db_path)
             outcome = StudyOutcome(planned.label, ingest(
@@ -138,6 +149,7 @@ def run_study(
             trained.append(planned.label)
     if preset == "controls":
         _controls(db_path, [o.label for o in outcomes if o.result is not None], trained, progress, lock_timeout)
+    rotation_nulls(db_path, rotations=rotations, progress=progress, lock_timeout=lock_timeout)
     return outcomes
 
 

@@ -1,22 +1,119 @@
-"""Figures as self-contained data URIs (SVG), drawn with matplotlib's object API (no pyplot state)."""
+"""Figures as self-contained data URIs (SVG), drawn with matplotlib's object API (no pyplot state).
+
+Every figure function returns a ``Drawing``: what to draw, not yet drawn. The report reads the
+database, closes it, and only then draws (``draw_all``), so that a reader holds the file no longer
+than its queries. A drawing is kept in a cache folder under its inputs' hash: a page re-rendered
+after adding a run draws only the figures whose data changed.
+"""
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import io
 import itertools
 import math
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
+import matplotlib
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from polyuni_db.sources.base import Progress, no_progress
+
 PALETTE = "#1f5fa8"
+_SOURCE = Path(__file__).read_bytes()  # a change to any drawing code invalidates every cached figure
+
+
+class Drawing:
+    """A figure to draw later; in a template it reads as its data URI once drawn."""
+
+    def __init__(self, draw: Callable[..., str], args: tuple) -> None:
+        self.draw, self.args, self.uri = draw, args, None
+
+    @functools.cached_property
+    def key(self) -> str:
+        """The hash of everything the figure depends on: this module's code, the function, its inputs,
+        matplotlib's version."""
+        made_of = (_SOURCE, self.draw.__qualname__, self.args, matplotlib.__version__)
+        return hashlib.sha256(pickle.dumps(made_of, protocol=5)).hexdigest()
+
+    def __html__(self) -> str:
+        if self.uri is None:
+            raise RuntimeError(f"{self.draw.__qualname__} was not drawn: call draw_all first")
+        return self.uri
+
+    __str__ = __html__
+
+
+def drawing(function: Callable[..., str]) -> Callable[..., Drawing]:
+    """Make a figure function return a ``Drawing`` of its arguments instead of drawing at once. The
+    function must stay reachable under its own name (``_name``) so that a worker process can run it."""
+
+    @functools.wraps(function)
+    def later(*args) -> Drawing:
+        return Drawing(function, args)
+
+    return later
+
+
+def draw_all(drawings: Iterable[Drawing], cache: Path | None = None, progress: Progress = no_progress) -> int:
+    """Draw every drawing, taking those drawn before from ``cache`` (a folder; entries no drawing
+    uses any more are removed). Returns how many were drawn rather than read from the cache."""
+    drawings = list(drawings)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    to_draw = []
+    for figure in drawings:
+        kept = cache / f"{figure.key}.uri" if cache is not None else None
+        if kept is not None and kept.exists():
+            figure.uri = kept.read_text(encoding="ascii")
+        else:
+            to_draw.append(figure)
+    done = len(drawings) - len(to_draw)
+    progress(done, len(drawings), "drawing figures")
+    for figure, uri in zip(to_draw, _draw_in_parallel(to_draw)):
+        figure.uri = uri
+        done += 1
+        progress(done, len(drawings), "drawing figures")
+        if cache is not None:
+            kept = cache / f"{figure.key}.uri"
+            kept.with_suffix(".partial").write_text(uri, encoding="ascii")
+            kept.with_suffix(".partial").replace(kept)
+    if cache is not None:
+        used = {f"{figure.key}.uri" for figure in drawings}
+        for entry in cache.glob("*.uri"):
+            if entry.name not in used:
+                entry.unlink()
+    return len(to_draw)
+
+
+def _draw_in_parallel(drawings: list[Drawing]) -> Iterator[str]:
+    """Each drawing's URI, in order: on every core where there are several (forked workers, so that
+    matplotlib is not imported again), in this process otherwise."""
+    workers = min(len(drawings), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from (figure.draw(*figure.args) for figure in drawings)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_draw, [(figure.draw, figure.args) for figure in drawings])
+
+
+def _draw(job: tuple[Callable[..., str], tuple]) -> str:
+    draw, args = job
+    return draw(*args)
 
 
 def _data_uri(figure: Figure) -> str:
     buffer = io.BytesIO()
     with rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, sharp, searchable
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        figure.savefig(buffer, format="svg")
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -51,7 +148,7 @@ def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points
                       if far else None)
 
 
-def superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None) -> str:
+def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None) -> str:
     """One scatter plot per pair of dimensions (i < j), as in the published Figures 1 to 3: each word
     a labelled point, red axes through the origin; labels placed so that they do not overlap."""
     dims = vectors.shape[1]
@@ -79,7 +176,7 @@ def superposition_grid(words: list[str], vectors: np.ndarray, title: str | None 
     return _data_uri(figure)
 
 
-def dimensionality_by_dims(runs: list[dict]) -> str:
+def _dimensionality_by_dims(runs: list[dict]) -> str:
     """Per corpus, the mean feature dimensionality (unit vectors) of each run against its dimensions:
     trained seeds as dots with their mean as a line, the published runs as open circles, and the
     dimensions per word (the value if the words shared the space evenly) dashed."""
@@ -112,20 +209,27 @@ def dimensionality_by_dims(runs: list[dict]) -> str:
     return _data_uri(figure)
 
 
-def heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}") -> str:
-    """A symmetric matrix over runs; the diagonal and missing (NaN) cells are left empty."""
-    size = max(4.0, 0.32 * len(labels) + 2.0)
-    figure = Figure(figsize=(size + 1.2, size), layout="constrained")
+def _heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}") -> str:
+    """A symmetric matrix over runs; the diagonal and missing (NaN) cells are left empty. Sized to its
+    content: a cell is large enough for its number at 9 pt, whatever the number of runs."""
+    cell = 0.5 if len(labels) <= 16 else 0.32
+    longest = max((len(label) for label in labels), default=1) * 0.075  # inches for the tick labels
+    side = cell * len(labels)
+    figure = Figure(figsize=(side + longest + 1.6, side + longest + 0.4), layout="constrained")
     axes = figure.add_subplot()
     shown = np.ma.masked_where(np.eye(len(labels), dtype=bool) | np.isnan(values), values)
     image = axes.imshow(shown, cmap="Blues", vmin=min(0.0, float(np.nanmin(values)) if np.isfinite(values).any() else 0.0))
-    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
-    axes.set_yticks(range(len(labels)), labels, fontsize=8)
-    if len(labels) <= 40:
-        top = np.nanmax(values) if np.isfinite(values).any() else 1
-        for (row, column), value in np.ndenumerate(values):
-            if row != column and np.isfinite(value):
-                axes.text(column, row, number_format.format(value), ha="center", va="center", fontsize=6,
-                          color="white" if value > top * 0.6 else "#222")
-    figure.colorbar(image, ax=axes, shrink=0.7, label=colorbar_label)
+    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=9)
+    axes.set_yticks(range(len(labels)), labels, fontsize=9)
+    top = np.nanmax(values) if np.isfinite(values).any() else 1
+    for (row, column), value in np.ndenumerate(values):
+        if row != column and np.isfinite(value):
+            axes.text(column, row, number_format.format(value), ha="center", va="center",
+                      fontsize=9 if len(labels) <= 16 else 6, color="white" if value > top * 0.6 else "#222")
+    figure.colorbar(image, ax=axes, shrink=0.8, label=colorbar_label)
     return _data_uri(figure)
+
+
+superposition_grid = drawing(_superposition_grid)
+heatmap = drawing(_heatmap)
+dimensionality_by_dims = drawing(_dimensionality_by_dims)
