@@ -14,7 +14,9 @@ from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import add_filtered_variant, compare, record_rotation_check
 from polyuni_db.sources.control import RotationSource
+from polyuni_db.planted import record_recovery
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
+from polyuni_db.sources.pseudowords import plant_pseudowords
 from polyuni_db.sources.trained import TrainedSource, default_train_label
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.write import record_unavailable
@@ -27,6 +29,9 @@ CONTROL_SEEDS = (1, 2, 3)
 CONTROL_DIM = 50
 CONTROL_WORDS = 5_000  # shared words per comparison in the preset: keeps it within 15 minutes here
 FILTER_MIN_COUNT = 5
+PLANTED_CORPUS = "brown"  # ground truth: pseudowords planted in Brown, measured against the brown_50 runs
+PLANTED_PSEUDOWORDS = 50
+PLANTED_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class PlannedRun:
     requested: str  # in words, for the report when it cannot be had
     build: Callable[[Path], tuple[Source, AnalysisSettings]]  # given the database
     trained: bool = False
+    reference: str | None = None  # a run with planted pseudowords: the run it is measured against
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,17 @@ def _trained(read: Callable, corpus_name: str, dim: int, seed: int = 1) -> Plann
                       f"word2vec on {corpus_name}, {dim} dimensions, seed {seed}", build, trained=True)
 
 
+def _planted(planted: Callable, corpus_name: str, dim: int, seed: int) -> PlannedRun:
+    """Word2Vec on the corpus with pseudowords planted, measured against the same run without them."""
+    def build(db_path: Path) -> tuple[Source, AnalysisSettings]:
+        return TrainedSource(planted(corpus_name), dim, seed), AnalysisSettings(top_k=TOP_K)
+
+    name = f"{corpus_name}_pw{PLANTED_PSEUDOWORDS}s{PLANTED_SEED}"
+    return PlannedRun(default_train_label(name, dim, seed),
+                      f"word2vec on {corpus_name} with {PLANTED_PSEUDOWORDS} pseudowords, {dim} dimensions, seed {seed}",
+                      build, trained=True, reference=default_train_label(corpus_name, dim, seed))
+
+
 def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
     """``blog``: the published study's models; ``quick``: a small subset for tests and a first look;
     ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM."""
@@ -81,6 +98,8 @@ def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
         runs += [_pretrained(GLOVE_50)] + [_trained(read, "lee_background", dim) for dim in (10, 20)]
     elif preset == "controls":
         runs = [_trained(read, name, CONTROL_DIM, seed) for name in CONTROL_CORPORA for seed in CONTROL_SEEDS]
+        planted = cache(lambda name: plant_pseudowords(read(name), PLANTED_PSEUDOWORDS, PLANTED_SEED))
+        runs += [_planted(planted, PLANTED_CORPUS, CONTROL_DIM, seed) for seed in CONTROL_SEEDS]
         runs += [_pretrained(GLOVE_50), _rotation("glove", 1), _pretrained(MINILM)]
     else:
         raise PolyuniError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
@@ -99,7 +118,7 @@ def run_study(
     on_outcome: Callable[[StudyOutcome], None] = lambda outcome: None,
 ) -> list[StudyOutcome]:
     """Ingest every run of the preset; one that fails is recorded and the others go on."""
-    outcomes, trained = [], []
+    outcomes, trained, compared = [], [], []
     for planned in plan(preset, with_google_news):
         try:
             source, settings = planned.build(db_path)
@@ -107,6 +126,8 @@ def run_study(
                 source, db_path, label=planned.label, settings=settings, track=track,
                 progress=progress, lock_timeout=lock_timeout,
             ))
+            if planned.reference:
+                record_recovery(db_path, planned.label, planned.reference, source.corpus, lock_timeout)
         except PolyuniError as error:
             record_unavailable(db_path, planned.label, planned.requested, str(error), lock_timeout)
             outcome = StudyOutcome(planned.label, None, str(error))
@@ -114,8 +135,11 @@ def run_study(
         outcomes.append(outcome)
         if planned.trained and outcome.result is not None:
             trained.append(planned.label)
+        # runs with planted pseudowords are measured against their references, not compared with every run
+        if outcome.result is not None and not planned.reference:
+            compared.append(planned.label)
     if preset == "controls":
-        _controls(db_path, [o.label for o in outcomes if o.result is not None], trained, progress, lock_timeout)
+        _controls(db_path, compared, trained, progress, lock_timeout)
     return outcomes
 
 
