@@ -233,3 +233,13 @@ def test_replacing_the_reference_drops_what_was_measured_against_it(planted_db):
     left = rows(planted_db, "SELECT DISTINCT label FROM pseudoword_fits JOIN runs USING (run_id)")
     assert [r["label"] for r in left] == ["lee_background_pw6s1_8"]
     assert len(rows(planted_db, "SELECT * FROM pseudowords")) == 12  # the planted words stay with their runs
+
+
+def test_the_controls_preset_plants_fifty_pseudowords_in_brown_at_each_seed():
+    from polyuni_db.study import plan
+
+    planted = {p.label: p.reference for p in plan("controls") if p.reference}
+    assert planted == {"brown_pw50s1_50": "brown_50", "brown_pw50s1_50_s2": "brown_50_s2",
+                       "brown_pw50s1_50_s3": "brown_50_s3"}
+    labels = [p.label for p in plan("controls")]
+    assert all(labels.index(reference) < labels.index(label) for label, reference in planted.items())
