@@ -103,9 +103,9 @@ def record_recovery(db_path: Path, label: str, reference: str, corpus: Corpus,
             {"token": p.token, **fit, "null_word_a": anchor_words[fit["null_word_a"]],
              "null_word_b": anchor_words[fit["null_word_b"]]}
             for p, fit in zip(measured_words, found.fits)])
-        per_pair = len(found.instruments) // len(planted)
-        tokens = [p.token for p in measured_words for _ in range(per_pair)]
-        instruments = pa.Table.from_pylist([{"token": token, **row} for token, row in zip(tokens, found.instruments)])
+        instruments = pa.Table.from_pylist([
+            {"token": measured_words[row["pair"]].token, **{k: v for k, v in row.items() if k != "pair"}}
+            for row in found.instruments])
         beta = fits.column("beta").to_numpy()
         ratio = np.array([max(p.count_a, p.count_b) / min(p.count_a, p.count_b) for p in measured_words])
         rho, p_value = beta_trend(beta, ratio)

@@ -95,7 +95,7 @@ class Measured:
     n_aligned: int
     alignment_cosine: float  # mean cosine of the aligned words after the rotation: how alike the runs are
     fits: list[dict]  # one per pair: span cosine, alpha, beta, and the same for its null pair
-    instruments: list[dict]  # one per pair and instrument: sense hits, and the null's
+    instruments: list[dict]  # one per pair ("pair": its position in the input) and instrument: sense hits, and the null's
 
 
 def shared_anchor_rows(words: list[str], counts: np.ndarray, vectors: np.ndarray,
@@ -146,7 +146,7 @@ def measure(vectors: np.ndarray, reference: np.ndarray, anchors: np.ndarray, ref
     nulls = null_pairs(anchor_counts, [c for p in planted for c in (p.count_a, p.count_b)], len(planted), null_seed)
 
     fits, instruments = [], []
-    for pair, (c, d) in zip(planted, nulls):
+    for position, (pair, (c, d)) in enumerate(zip(planted, nulls)):
         u = x[pair.token] @ rotation  # v_ab in the reference's basis
         v_a, v_b, v_c, v_d = y[pair.a], y[pair.b], target[c], target[d]
         a_first = pair.count_a >= pair.count_b  # alpha belongs to the more frequent word
@@ -172,7 +172,7 @@ def measure(vectors: np.ndarray, reference: np.ndarray, anchors: np.ndarray, ref
         for instrument, found in (("difference_neighbours", differences), ("dimension_words", [own_axes_words] * 4)):
             hits = [len(found[i] & senses[i]) for i in range(4)]
             instruments.append({
-                "instrument": instrument, "hits_a": hits[0], "hits_b": hits[1],
+                "pair": position, "instrument": instrument, "hits_a": hits[0], "hits_b": hits[1],
                 "recovered": hits[0] > 0 and hits[1] > 0,
                 "null_hits_a": hits[2], "null_hits_b": hits[3],
                 "null_recovered": hits[2] > 0 and hits[3] > 0,
