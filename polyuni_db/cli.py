@@ -243,7 +243,7 @@ def _ingest(args, db: Path) -> None:
     elif args.source == "train":
         for source, label in _training_grid(args):
             if source.corpus.pseudowords:
-                _ingest_planted(source, db, label, args.reference, common)
+                _ingest_planted(source, db, label, args, common)
             else:
                 _print_result(ingest(source, db, label=label, **common))
     elif args.control == "rotate":
@@ -256,10 +256,13 @@ def _ingest(args, db: Path) -> None:
         print(f"  largest change of a pairwise cosine: {change:.2e}")
 
 
-def _ingest_planted(source, db: Path, label: str | None, reference: str | None, common: dict) -> None:
+def _ingest_planted(source, db: Path, label: str | None, args, common: dict) -> None:
     from polyuni_db.planted import ingest_planted
 
-    outcome = ingest_planted(source, db, label=label, reference=reference, **common)
+    # a --label template names the reference too, by the original corpus's name
+    reference_label = args.label.format(corpus=source.corpus.base.name, dim=source.dim, seed=source.seed) \
+        if args.label and not args.reference else None
+    outcome = ingest_planted(source, db, label=label, reference=args.reference, reference_label=reference_label, **common)
     if outcome.reference is not None:
         _print_result(outcome.reference)
     _print_result(outcome.result)
@@ -288,6 +291,8 @@ def _training_grid(args):
 
         corpus = plant_pseudowords(corpus, args.pseudowords or 0, args.pseudoword_seed,
                                    tuple(args.pseudoword_counts), args.merge)
+        if template and "{corpus}" not in template and not args.reference:
+            raise PolyuniError(f"--label {template!r} needs {{corpus}}: the reference run on {args.corpus} would share it")
     elif args.reference:
         raise PolyuniError("--reference is for runs with --pseudowords or --merge")
     for dim in args.dims:

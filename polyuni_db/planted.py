@@ -54,9 +54,11 @@ def _stored_dim(db_path: Path, label: str, lock_timeout: float) -> int:
 
 
 def ingest_planted(source, db_path: Path, label: str | None = None, reference: str | None = None,
-                   lock_timeout: float = DEFAULT_LOCK_TIMEOUT, **ingest_options) -> PlantedOutcome:
-    """Ingest the reference (unless a stored run is named), then the run with pseudowords, then
-    measure recovery. ``source`` trains on a corpus made by ``sources.pseudowords``."""
+                   reference_label: str | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                   **ingest_options) -> PlantedOutcome:
+    """Ingest the reference (labelled ``reference_label``, by default as any run on the original
+    corpus) unless a stored run ``reference`` is named, then the run with pseudowords, then measure
+    recovery. ``source`` trains on a corpus made by ``sources.pseudowords``."""
     if source.corpus.base is None:
         raise PolyuniError("this corpus has no pseudowords: give --pseudowords N or --merge A:B")
     if reference is not None and (dim := _stored_dim(db_path, reference, lock_timeout)) != source.dim:
@@ -64,7 +66,8 @@ def ingest_planted(source, db_path: Path, label: str | None = None, reference: s
                            "the reference must have the same")
     reference_result = None
     if reference is None:
-        reference_result = ingest(reference_source(source), db_path, lock_timeout=lock_timeout, **ingest_options)
+        reference_result = ingest(reference_source(source), db_path, label=reference_label, lock_timeout=lock_timeout,
+                                  **ingest_options)
         reference = reference_result.label
     result = ingest(source, db_path, label=label, lock_timeout=lock_timeout, **ingest_options)
     summary = record_recovery(db_path, result.label, reference, source.corpus, lock_timeout)

@@ -144,25 +144,30 @@ def test_measure_recovers_a_planted_combination_and_not_its_null():
 
 # --- end to end -----------------------------------------------------------------------------------
 
+TEMPLATE = "{corpus}_{dim}_e1_s{seed}"
+
+
 @pytest.fixture(scope="module")
 def planted_db(tmp_path_factory):
-    """lee_background with 6 pseudowords at 8 dimensions, seeds 1 and 2, one epoch: four trainings."""
+    """lee_background with 6 pseudowords at 8 dimensions, seeds 1 and 2, one epoch: four trainings,
+    labelled by a template that names the references too."""
     db = tmp_path_factory.mktemp("planted") / "planted.duckdb"
     assert main(["--db", str(db), "ingest", "train", "--corpus", "lee_background", "--dims", "8", "--seeds", "1", "2",
-                 "--epochs", "1", "--pseudowords", "6", "--no-mlflow"]) == 0
+                 "--epochs", "1", "--pseudowords", "6", "--no-mlflow", "--label", TEMPLATE]) == 0
     return db
 
 
 def test_cli_stores_pseudowords_their_reference_and_recovery(planted_db, capsys):
     labels = {row["label"] for row in rows(planted_db, "SELECT label FROM runs")}
-    assert labels == {"lee_background_8", "lee_background_8_s2", "lee_background_pw6s1_8", "lee_background_pw6s1_8_s2"}
-    planted = rows(planted_db, "SELECT * FROM pseudowords JOIN runs USING (run_id) WHERE label = 'lee_background_pw6s1_8'")
+    assert labels == {"lee_background_8_e1_s1", "lee_background_8_e1_s2", "lee_background_pw6s1_8_e1_s1",
+                      "lee_background_pw6s1_8_e1_s2"}
+    planted = rows(planted_db, "SELECT * FROM pseudowords JOIN runs USING (run_id) WHERE label = 'lee_background_pw6s1_8_e1_s1'")
     assert len(planted) == 6
     corpus = plant_pseudowords(load_corpus("lee_background"), 6, 1)
     assert {(p["token"], p["count_a"], p["count_b"]) for p in planted} == {
         (p.token, p.count_a, p.count_b) for p in corpus.pseudowords}
     recovery = rows(planted_db, "SELECT * FROM pseudoword_recovery ORDER BY label, token")
-    assert len(recovery) == 12 and {r["reference_label"] for r in recovery} == {"lee_background_8", "lee_background_8_s2"}
+    assert len(recovery) == 12 and {r["reference_label"] for r in recovery} == {"lee_background_8_e1_s1", "lee_background_8_e1_s2"}
     for row in recovery:  # the view's arithmetic, by hand
         high, low = max(row["count_a"], row["count_b"]), min(row["count_a"], row["count_b"])
         assert row["frequency_ratio"] == pytest.approx(high / low) and row["lg_ratio"] == pytest.approx(math.log2(high / low))
@@ -178,6 +183,13 @@ def test_cli_stores_pseudowords_their_reference_and_recovery(planted_db, capsys)
         assert run["sd_span_cosine"] == pytest.approx(np.std([r["span_cosine"] for r in mine], ddof=1))
     instruments = rows(planted_db, "SELECT * FROM pseudoword_instrument_recovery")
     assert {r["instrument"] for r in instruments} == {"difference_neighbours", "dimension_words"} and len(instruments) == 4
+    raw = rows(planted_db, "SELECT * FROM pseudoword_instruments")
+    for view in instruments:  # the view's shares and means, by hand from the table
+        mine = [r for r in raw if r["run_id"] == view["run_id"] and r["instrument"] == view["instrument"]]
+        assert view["n_pseudowords"] == len(mine) == 6
+        assert view["share_both_senses"] == pytest.approx(np.mean([r["hits_a"] > 0 and r["hits_b"] > 0 for r in mine]))
+        assert view["null_share_one_sense"] == pytest.approx(np.mean([r["null_hits_a"] > 0 or r["null_hits_b"] > 0 for r in mine]))
+        assert view["mean_hits_per_sense"] == pytest.approx(np.mean([r["hits_a"] + r["hits_b"] for r in mine]) / 2)
     agreement = rows(planted_db, "SELECT * FROM pseudoword_seed_agreement")
     assert len(agreement) == 12 and all(r["n_runs"] == 2 for r in agreement)
     both = rows(planted_db, "SELECT token, instrument, bool_and(recovered) AS every, avg(recovered::INT) AS share, "
@@ -193,7 +205,7 @@ def test_cli_stores_pseudowords_their_reference_and_recovery(planted_db, capsys)
     before = rows(planted_db, "SELECT * FROM pseudoword_fits ORDER BY run_id, token")
     capsys.readouterr()
     assert main(["--db", str(planted_db), "ingest", "train", "--corpus", "lee_background", "--dims", "8",
-                 "--epochs", "1", "--pseudowords", "6", "--no-mlflow"]) == 0
+                 "--epochs", "1", "--pseudowords", "6", "--no-mlflow", "--label", TEMPLATE]) == 0
     assert capsys.readouterr().out.count("already stored") == 2
     assert rows(planted_db, "SELECT * FROM pseudoword_fits ORDER BY run_id, token") == before
 
@@ -204,6 +216,7 @@ def test_cli_stores_pseudowords_their_reference_and_recovery(planted_db, capsys)
     (["--merge", "hospital:police", "police:fire"], "word 'police' is in two pseudoword pairs"),
     (["--pseudowords", "2", "--reference", "nothing"], "no run labelled 'nothing'"),
     (["--reference", "lee_background_8"], "--reference is for runs with --pseudowords or --merge"),
+    (["--pseudowords", "2", "--label", "mine_{dim}"], "--label 'mine_{dim}' needs {corpus}: the reference run"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, extra, message):
     db = tmp_path / "bad.duckdb"
@@ -221,7 +234,7 @@ def test_report_shows_the_section(planted_db, tmp_path):
     section = html[html.index('<section id="planted">'):]
     section = section[:section.index("</section>")]
     assert "Ground truth: planted polysemy" in section and section.count("<img") == 2
-    assert "difference_neighbours" in section and "lee_background_pw6s1_8_s2" in section
+    assert "difference_neighbours" in section and "lee_background_pw6s1_8_e1_s2" in section
     assert "FROM pseudoword_summary" in section and "No run with planted pseudowords" not in section
 
 
@@ -229,9 +242,10 @@ def test_replacing_the_reference_drops_what_was_measured_against_it(planted_db):
     """Last in this file: it changes the shared database."""
     from polyuni_db.pipeline import ingest
 
-    ingest(TrainedSource(load_corpus("lee_background"), 8, 2, TrainParams(epochs=1)), planted_db, track=False, force=True)
+    ingest(TrainedSource(load_corpus("lee_background"), 8, 2, TrainParams(epochs=1)), planted_db,
+           label="lee_background_8_e1_s2", track=False, force=True)
     left = rows(planted_db, "SELECT DISTINCT label FROM pseudoword_fits JOIN runs USING (run_id)")
-    assert [r["label"] for r in left] == ["lee_background_pw6s1_8"]
+    assert [r["label"] for r in left] == ["lee_background_pw6s1_8_e1_s1"]
     assert len(rows(planted_db, "SELECT * FROM pseudowords")) == 12  # the planted words stay with their runs
 
 
