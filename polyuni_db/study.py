@@ -16,7 +16,7 @@ from polyuni_db.compare import add_filtered_variant, compare, record_rotation_ch
 from polyuni_db.sources.control import RotationSource
 from polyuni_db.planted import record_recovery
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
-from polyuni_db.sources.pseudowords import plant_pseudowords
+from polyuni_db.sources.pseudowords import plant_pseudowords, planted_name
 from polyuni_db.sources.trained import TrainedSource, default_train_label
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.write import record_unavailable
@@ -80,15 +80,15 @@ def _planted(planted: Callable, corpus_name: str, dim: int, seed: int) -> Planne
     def build(db_path: Path) -> tuple[Source, AnalysisSettings]:
         return TrainedSource(planted(corpus_name), dim, seed), AnalysisSettings(top_k=TOP_K)
 
-    name = f"{corpus_name}_pw{PLANTED_PSEUDOWORDS}s{PLANTED_SEED}"
-    return PlannedRun(default_train_label(name, dim, seed),
+    return PlannedRun(default_train_label(planted_name(corpus_name, PLANTED_PSEUDOWORDS, PLANTED_SEED), dim, seed),
                       f"word2vec on {corpus_name} with {PLANTED_PSEUDOWORDS} pseudowords, {dim} dimensions, seed {seed}",
                       build, trained=True, reference=default_train_label(corpus_name, dim, seed))
 
 
 def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
     """``blog``: the published study's models; ``quick``: a small subset for tests and a first look;
-    ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM."""
+    ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM, and Brown
+    with 50 planted pseudowords at each seed."""
     read = cache(load_corpus)  # each corpus is read once per study
     if preset == "blog":
         runs = [_trained(read, name, dim) for name in MINIMAL_CORPORA for dim in MINIMAL_DIMS]

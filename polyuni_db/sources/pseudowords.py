@@ -79,11 +79,11 @@ def plant_pseudowords(corpus: Corpus, n: int = 0, seed: int = 1,
     sentences = [[replace.get(token, token) for token in sentence] for sentence in corpus.sentences]
     transform = {"kind": "pseudowords", "n": n, "seed": seed if n else None,
                  "counts": list(count_range) if n else None, "merge": [f"{a}:{b}" for a, b in merge]}
-    return Corpus(_planted_name(corpus.name, n, seed, merge), sentences, corpus.tokenizer,
+    return Corpus(planted_name(corpus.name, n, seed, merge), sentences, corpus.tokenizer,
                   transform=transform, base=corpus, pseudowords=planted)
 
 
-def _planted_name(name: str, n: int, seed: int, merge: list[tuple[str, str]]) -> str:
+def planted_name(name: str, n: int, seed: int, merge: list[tuple[str, str]] = ()) -> str:
     """``brown_pw30s1`` for 30 random pairs with seed 1; ``m`` and a digest of the pairs for --merge."""
     name += "_pw"
     if n:
