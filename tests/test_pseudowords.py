@@ -227,6 +227,16 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, extra, messa
     assert not db.exists()
 
 
+def test_a_token_that_exists_is_refused(tmp_path, capsys):
+    corpus = tmp_path / "tokens.txt"
+    corpus.write_text("foo bar baz\nfoo+bar baz\n")
+    db = tmp_path / "bad.duckdb"
+    assert main(["--db", str(db), "ingest", "train", "--corpus", str(corpus), "--dims", "2",
+                 "--merge", "foo:bar", "--no-mlflow"]) == 1
+    assert capsys.readouterr().err == "polyuni: error: pseudoword token 'foo+bar' already occurs in corpus 'tokens'\n"
+    assert not db.exists()
+
+
 def test_report_shows_the_section(planted_db, tmp_path):
     from polyuni_db.report import render_report
 
