@@ -1,8 +1,8 @@
 """Planted polysemy: the pseudowords planted in a run's corpus, how the run was aligned to its
 reference, the span fit of each pseudoword and what each instrument recovered, and their views.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-24
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 from polyuni_db.store import views
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
