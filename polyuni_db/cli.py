@@ -22,6 +22,7 @@ SQL_TABLE_LIMIT = 1000  # rows a table shows unless --limit says otherwise: a sc
 EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
   polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1
+  polyuni ingest train --corpus brown --dims 50 --pseudowords 30 --pseudoword-seed 1
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
@@ -163,6 +164,27 @@ def _add_word2vec_options(parser: argparse.ArgumentParser) -> None:
                         f"(default: {defaults.batch_words})")
 
 
+def _add_pseudoword_options(parser: argparse.ArgumentParser) -> None:
+    from polyuni_db.sources.pseudowords import DEFAULT_COUNT_RANGE
+
+    planted = parser.add_argument_group(
+        "planted polysemy", "replace both words of each pair by one token a+b before training (corpus named "
+        "{corpus}_pw{N}s{SEED}), ingest the reference run on the original corpus, and measure what each "
+        "instrument recovers (views pseudoword_recovery, pseudoword_summary)")
+    planted.add_argument("--pseudowords", type=_positive, metavar="N",
+                         help="plant N pseudowords from disjoint random pairs of words (default: none)")
+    planted.add_argument("--pseudoword-seed", type=int, default=1, metavar="S",
+                         help="seed of the random pairs (default: 1)")
+    planted.add_argument("--pseudoword-counts", type=_positive, nargs=2, default=list(DEFAULT_COUNT_RANGE),
+                         metavar=("MIN", "MAX"), help="pair only alphabetic words counted MIN to MAX times "
+                         f"(default: {DEFAULT_COUNT_RANGE[0]} {DEFAULT_COUNT_RANGE[1]})")
+    planted.add_argument("--merge", type=_pair, nargs="+", default=[], metavar="A:B",
+                         help="also merge these pairs (words the user knows the senses of; default: none)")
+    planted.add_argument("--reference", metavar="LABEL",
+                         help="a stored run to measure against (default: the same configuration on the "
+                         "original corpus, ingested if missing)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="polyuni",
@@ -209,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label", type=_label, metavar="TEMPLATE",
                        help="label template with {corpus}, {dim} and {seed} "
                        "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
+    _add_pseudoword_options(train)
     _add_ingest_options(train)
 
     control = sources.add_parser("control", help="controls made from a stored run")
@@ -321,7 +344,10 @@ def _ingest(args, db: Path) -> None:
         _print_result(ingest(FileSource(args.path, args.format, args.limit), db, label=args.label, **common))
     elif args.source == "train":
         for source, label in _training_grid(args):
-            _print_result(ingest(source, db, label=label, **common))
+            if source.corpus.pseudowords:
+                _ingest_planted(source, db, label, args, common)
+            else:
+                _print_result(ingest(source, db, label=label, **common))
     elif args.control == "rotate":
         from polyuni_db.compare import record_rotation_check
         from polyuni_db.sources.control import RotationSource
@@ -330,6 +356,19 @@ def _ingest(args, db: Path) -> None:
         _print_result(result)
         change = record_rotation_check(db, args.of, result.label, args.lock_timeout)
         print(f"  largest change of a pairwise cosine: {change:.2e}")
+
+
+def _ingest_planted(source, db: Path, label: str | None, args, common: dict) -> None:
+    from polyuni_db.planted import ingest_planted
+
+    # a --label template names the reference too, by the original corpus's name
+    reference_label = args.label.format(corpus=source.corpus.base.name, dim=source.dim, seed=source.seed) \
+        if args.label and not args.reference else None
+    outcome = ingest_planted(source, db, label=label, reference=args.reference, reference_label=reference_label, **common)
+    if outcome.reference is not None:
+        _print_result(outcome.reference)
+    _print_result(outcome.result)
+    print(outcome.summary.line())
 
 
 def _training_grid(args):
@@ -348,6 +387,15 @@ def _training_grid(args):
         except (KeyError, IndexError, ValueError):
             raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{dim}} and {{seed}}") from None
     corpus = load_corpus(args.corpus, lowercase=args.lowercase, progress=Bars())
+    if args.pseudowords or args.merge:
+        from polyuni_db.sources.pseudowords import plant_pseudowords
+
+        corpus = plant_pseudowords(corpus, args.pseudowords or 0, args.pseudoword_seed,
+                                   tuple(args.pseudoword_counts), args.merge)
+        if template and "{corpus}" not in template and not args.reference:
+            raise PolyuniError(f"--label {template!r} needs {{corpus}}: the reference run on {args.corpus} would share it")
+    elif args.reference:
+        raise PolyuniError("--reference is for runs with --pseudowords or --merge")
     for dim in args.dims:
         for seed in args.seeds:
             source = TrainedSource(corpus, dim, seed, params)

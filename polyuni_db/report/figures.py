@@ -230,6 +230,42 @@ def _heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_
     return _data_uri(figure)
 
 
+def _span_cosine_distribution(planted: np.ndarray, null: np.ndarray) -> str:
+    """Histograms of the span cosine of planted pseudowords and of their null pairs, on shared bins."""
+    figure = Figure(figsize=(6.4, 3.6), layout="constrained")
+    axes = figure.add_subplot()
+    low = float(min(planted.min(), null.min()))
+    bins = np.linspace(min(low, 0.9), 1.0, 41)
+    axes.hist(null, bins=bins, color="#b0b8c2", label=f"null: two random words (n = {null.size})")
+    axes.hist(planted, bins=bins, color=PALETTE, alpha=0.85, label=f"planted a+b on [a, b] (n = {planted.size})")
+    axes.set_xlabel("cosine between v_ab and its projection on the span", fontsize=9)
+    axes.set_ylabel("pseudowords", fontsize=9)
+    axes.legend(fontsize=8, loc="upper left")
+    axes.tick_params(labelsize=8)
+    return _data_uri(figure)
+
+
+def _beta_against_ratio(points: dict[str, tuple[np.ndarray, np.ndarray]], arora_c: float = 0.5) -> str:
+    """β of the rarer word against lg r, one colour per run, with Arora et al.'s line β = 1 - c lg r."""
+    figure = Figure(figsize=(6.4, 3.8), layout="constrained")
+    axes = figure.add_subplot()
+    colours = ("#1f5fa8", "#d9822b", "#2e8b57", "#8e44ad", "#7f8c8d")
+    highest = 1.0
+    for n, (label, (lg_ratio, beta)) in enumerate(points.items()):
+        axes.scatter(lg_ratio, beta, s=14, color=colours[n % len(colours)], zorder=3, label=label)
+        highest = max(highest, float(lg_ratio.max()))
+    grid = np.linspace(0.0, highest * 1.05, 50)
+    axes.plot(grid, 1 - arora_c * grid, color="#c0392b", linestyle="--", label=f"Arora et al. 2018: 1 - {arora_c} lg r")
+    axes.axhline(0, color="#999", linewidth=0.6)
+    axes.set_xlabel("lg r (r: count of the frequent word / count of the rare word)", fontsize=9)
+    axes.set_ylabel("β (coefficient of the rarer word)", fontsize=9)
+    axes.legend(fontsize=8)
+    axes.tick_params(labelsize=8)
+    return _data_uri(figure)
+
+
 superposition_grid = drawing(_superposition_grid)
 heatmap = drawing(_heatmap)
 dimensionality_by_dims = drawing(_dimensionality_by_dims)
+span_cosine_distribution = drawing(_span_cosine_distribution)
+beta_against_ratio = drawing(_beta_against_ratio)
