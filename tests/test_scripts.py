@@ -14,6 +14,7 @@ SMALL = {
     "synthetic_runs.py": ["--runs", "3", "--dims", "4", "--vocab", "60", "--vocabularies", "2", "--top-k", "3"],
     "bench_google_news_scale.py": ["--sizes", "500", "--dim", "8", "--pairs", "0", "--end-to-end-size", "800",
                                    "--no-mlflow"],
+    "toy_convergence.py": ["--seeds", "1", "--epochs", "2", "5"],
 }
 
 
@@ -30,5 +31,8 @@ def test_script_runs_at_a_small_size(script, tmp_path, monkeypatch, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # each script ends with a JSON line
     if script == "synthetic_runs.py":
         assert summary["model_overlap"]["rows"] == 3  # every pair of the three runs
+    elif script == "toy_convergence.py":
+        assert all(set(by_epochs) == {"2", "5"} for by_epochs in summary.values())
+        assert all(by_epochs["5"]["share_of_longest"] == 1.0 for by_epochs in summary.values())
     else:
         assert summary["vocab"] == 800 and summary["write_s"] >= 0
