@@ -24,6 +24,7 @@ import matplotlib
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from polyuni_db.sources.base import Progress, no_progress
 
@@ -129,6 +130,10 @@ def _superposition_grid(words: list[str], vectors: np.ndarray) -> str:
     figure.subplots_adjust(left=0.75 / (3.6 * columns), right=1 - 0.15 / (3.6 * columns), bottom=0.55 / (3.4 * rows),
                            top=1 - 0.35 / (3.4 * rows), wspace=0.4, hspace=0.45)
     limit = float(np.abs(vectors).max()) * 1.35 or 1.0
+    # the same few ticks on every plot, laid out once: tick layout is half of the drawing time
+    ticks = MaxNLocator(nbins=4, symmetric=True).tick_values(-limit, limit)
+    ticks = ticks[np.abs(ticks) <= limit]
+    tick_labels = [f"{tick:.2g}" for tick in ticks]
     for n, (i, j) in enumerate(pairs):
         axes = figure.add_subplot(rows, columns, n + 1)
         axes.axhline(0, color="red", linewidth=0.9)
@@ -136,6 +141,8 @@ def _superposition_grid(words: list[str], vectors: np.ndarray) -> str:
         axes.scatter(vectors[:, i], vectors[:, j], s=22, color=PALETTE, zorder=3)
         for word, x, y in zip(words, vectors[:, i], vectors[:, j]):
             axes.annotate(word, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=9)
+        axes.set_xticks(ticks, tick_labels)
+        axes.set_yticks(ticks, tick_labels)
         axes.set_xlim(-limit, limit)
         axes.set_ylim(-limit, limit)
         axes.set_aspect("equal")
