@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
 from polyuni_db.study import PRESETS
 
 DEFAULT_REPORT_DIR = Path("reports/out")
+SQL_TABLE_LIMIT = 1000  # rows a table shows unless --limit says otherwise: a screenful or two, aligned
 
 EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
@@ -56,14 +58,47 @@ def _pair(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def _positive(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
     return value
+
+
+def _non_negative(text: str) -> int:
+    return _whole_number(text, 0)
+
+
+def _seed(text: str) -> int:
+    from polyuni_db.sources.trained import MAX_SEED
+
+    value = _non_negative(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED}, not {value}")
+    return value
+
+
+def _label(text: str) -> str:
+    if not text.strip() or text != text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a label: give a name without surrounding spaces")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, 0 or more, not {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    return _whole_number(text, 1)
 
 
 def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", type=Path, default=None, metavar="PATH",
                         help="DuckDB file (default: $POLYUNI_DB or ./polyuni.duckdb)")
-    parser.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, metavar="S",
+    parser.add_argument("--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="S",
                         help="seconds to wait while another process writes the database (default: 60)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -96,16 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     sources = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
 
     pretrained = sources.add_parser("pretrained", help="a gensim-data model, e.g. glove-wiki-gigaword-50")
-    pretrained.add_argument("name")
-    pretrained.add_argument("--label", help="run label (default: glove, google_news, else the name)")
+    pretrained.add_argument("name", help="gensim-data name, e.g. glove-wiki-gigaword-50, word2vec-google-news-300, "
+                            "minilm-token-embeddings")
+    pretrained.add_argument("--label", type=_label, help="run label (default: glove, google_news, else the name)")
     pretrained.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(pretrained)
 
     file_ = sources.add_parser("file", help="a local vectors file")
-    file_.add_argument("path", type=Path)
+    file_.add_argument("path", type=Path, help="the vectors file (.gz too)")
     file_.add_argument("--format", required=True, choices=FORMATS,
                        help="gensim: a KeyedVectors.save() file, memory-mapped (it is a pickle: load only your own)")
-    file_.add_argument("--label", required=True)
+    file_.add_argument("--label", type=_label, required=True, help="run label")
     file_.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(file_)
 
@@ -113,16 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--corpus", required=True, metavar="NAME|PATH",
                        help="a corpus name (corpus_4, brown, lee_background, ...) or a text file, "
                        "one sentence per line")
-    train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D")
-    train.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S")
+    train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D",
+                       help="vector sizes; one run per dimension and seed")
+    train.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="S",
+                       help="Word2Vec seeds, 0 to 2147483647; one run per dimension and seed (default: 1)")
     train.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
-    train.add_argument("--window", type=_positive, default=5)
-    train.add_argument("--min-count", type=_positive, default=1)
-    train.add_argument("--epochs", type=_positive, default=5)
+    train.add_argument("--window", type=_positive, default=5, help="context window (default: 5)")
+    train.add_argument("--min-count", type=_positive, default=1,
+                       help="ignore words seen fewer times (default: 1, keeping every word as the study did)")
+    train.add_argument("--epochs", type=_positive, default=5, help="passes over the corpus (default: 5)")
     train.add_argument("--workers", type=_positive, default=1,
                        help="training threads; more than 1 makes runs unrepeatable (default: 1)")
     train.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
-    train.add_argument("--label", metavar="TEMPLATE",
+    train.add_argument("--label", type=_label, metavar="TEMPLATE",
                        help="label template with {corpus}, {dim} and {seed} "
                        "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
     _add_ingest_options(train)
@@ -131,24 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
     controls = control.add_subparsers(dest="control", required=True, metavar="CONTROL")
     rotate = controls.add_parser("rotate", help="a new run: the stored run's vectors times a random orthogonal matrix")
     rotate.add_argument("--of", required=True, metavar="LABEL", help="the stored run to rotate")
-    rotate.add_argument("--seed", type=int, default=1, help="seed of the rotation (default: 1)")
-    rotate.add_argument("--label", help="run label (default: {LABEL}_rot{SEED})")
+    rotate.add_argument("--seed", type=_seed, default=1, help="seed of the rotation (default: 1)")
+    rotate.add_argument("--label", type=_label, help="run label (default: {LABEL}_rot{SEED})")
     _add_ingest_options(rotate)
     filter_ = controls.add_parser("filter", help="add dimension words among trained words counted at least "
                                   "--min-count times, beside the run's own")
     filter_.add_argument("--of", required=True, nargs="+", metavar="LABEL", help="stored trained runs")
-    filter_.add_argument("--min-count", type=_positive, default=5, metavar="M")
+    filter_.add_argument("--min-count", type=_positive, default=5, metavar="M",
+                         help="keep trained words counted at least M times (default: 5)")
 
     commands.add_parser("runs", help="list the stored runs")
 
     compare = commands.add_parser("compare", help="basis-invariant similarity of every pair of the given runs")
-    compare.add_argument("labels", nargs="+", metavar="LABEL")
+    compare.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs to compare pairwise")
     compare.add_argument("--words", type=_positive, default=10_000, metavar="N",
                          help="compare over the N most frequent shared words (default: 10000)")
     compare.add_argument("--k", type=_positive, default=10, help="neighbours for mutual k-NN (default: 10)")
     compare.add_argument("--permutations", type=_positive, default=100, metavar="R",
                          help="shufflings (and rotations) for the null distributions (default: 100)")
-    compare.add_argument("--seed", type=int, default=0, help="seed of the shufflings and rotations (default: 0)")
+    compare.add_argument("--seed", type=_seed, default=0, help="seed of the shufflings and rotations (default: 0)")
     compare.add_argument("--axes-only", action="store_true",
                          help="only the axis-aligned overlap against R random rotations: the baseline of the "
                          "report's headline table, which `study` computes for every pair of runs over 1,000 words")
@@ -164,24 +204,37 @@ def build_parser() -> argparse.ArgumentParser:
                        "corpora, rotation, MiniLM and every pair compared (default: blog)")
     study.add_argument("--with-google-news", action="store_true",
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
-    study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR")
+    study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
+                       help=f"folder for the report's index.html (default: {DEFAULT_REPORT_DIR})")
     study.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
 
     bench = commands.add_parser("bench", help="time our kernels against the original gensim loop")
-    bench.add_argument("--vocab", type=_positive, default=1_000_000, metavar="N", help="rows of the synthetic matrix")
-    bench.add_argument("--dim", type=_positive, default=300, metavar="D", help="its columns (dimensions)")
+    bench.add_argument("--vocab", type=_positive, default=1_000_000, metavar="N",
+                       help="rows of the synthetic matrix (default: 1000000)")
+    bench.add_argument("--dim", type=_positive, default=300, metavar="D",
+                       help="its columns, the dimensions (default: 300)")
     bench.add_argument("--pairs", type=int, default=100, metavar="P",
                        help="difference pairs to time on GloVe 50d (0 to skip; default: 100)")
     bench.add_argument("--gensim-dims", type=_positive, metavar="N",
                        help="time the gensim loop on the first N dimensions only, scaled to all (default: all)")
 
-    sql = commands.add_parser("sql", help="run a read-only SQL query")
-    sql.add_argument("query")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql = commands.add_parser("sql", help="run one read-only SQL query",
+                              description="Run one query on a read-only connection that can reach nothing "
+                              "outside the database (no files, other databases, extensions or network) "
+                              "unless --read-files or --attach allows it, read-only.")
+    sql.add_argument("query", help="one SQL query (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA)")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                     help="output format; csv and json stream every row (default: table)")
+    sql.add_argument("--limit", type=_non_negative, metavar="N",
+                     help=f"print at most N rows, 0 for all (default: {SQL_TABLE_LIMIT} for table, all for csv and json)")
+    sql.add_argument("--read-files", type=Path, nargs="+", default=[], metavar="DIR",
+                     help="let the query read files under these folders, e.g. read_csv('DIR/x.csv') (default: none)")
+    sql.add_argument("--attach", type=Path, nargs="+", default=[], metavar="DB",
+                     help="attach these DuckDB files read-only, each as its file name without extension (default: none)")
     return parser
 
 
-def _print_result(result) -> None:
+def _print_result(result, notes: bool = True) -> None:
     if result.action == "skipped":
         print(f"{result.label}: already stored as run {result.run_id} (same fingerprint); --force recomputes it")
         return
@@ -191,7 +244,7 @@ def _print_result(result) -> None:
     if result.mlflow_run_id:
         line += f", MLflow run {result.mlflow_run_id}"
     print(line)
-    if result.notes:
+    if result.notes and notes:
         print(f"  pairs not computed: {'; '.join(result.notes)}")
     if result.mlflow_error:
         print(f"  MLflow logging failed ({result.mlflow_error}); the findings are stored", file=sys.stderr)
@@ -249,7 +302,7 @@ def _training_grid(args):
             template.format(corpus="c", dim=1, seed=1)
         except (KeyError, IndexError, ValueError):
             raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{dim}} and {{seed}}") from None
-    corpus = load_corpus(args.corpus, lowercase=args.lowercase)
+    corpus = load_corpus(args.corpus, lowercase=args.lowercase, progress=Bars())
     for dim in args.dims:
         for seed in args.seeds:
             source = TrainedSource(corpus, dim, seed, params)
@@ -268,26 +321,63 @@ def _runs(db: Path, lock_timeout: float) -> None:
 
 
 def _print_table(columns: list[str], rows: list[list]) -> None:
-    text = [[("" if value is None else str(value)) for value in row] for row in rows]
-    widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
-    print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
-    print("  ".join("-" * width for width in widths))
-    for row in text:
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    _print_table_batches(columns, [rows])
 
 
-def _sql(db: Path, query: str, fmt: str, lock_timeout: float) -> None:
-    from polyuni_db.store.read import read_only_query
+def _print_table_batches(columns: list[str], batches) -> None:
+    """Aligned columns, widths taken from the first batch so that later ones print as they come."""
+    widths = None
+    for rows in batches:
+        text = [[("" if value is None else str(value)) for value in row] for row in rows]
+        if widths is None:
+            widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
+            print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
+            print("  ".join("-" * width for width in widths))
+        for row in text:
+            print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    if widths is None:
+        _print_table_batches(columns, [[]])
 
-    columns, rows = read_only_query(db, query, lock_timeout)
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    elif fmt == "json":
-        print(json.dumps([dict(zip(columns, row)) for row in rows], default=str, ensure_ascii=False, indent=1))
-    else:
-        _print_table(columns, [list(row) for row in rows])
+
+def _first_rows(batches, limit: int, cut: list):
+    """The batches up to ``limit`` rows in all (0: all); ``cut`` gets True when rows were left out."""
+    remaining = limit or None
+    for rows in batches:
+        if remaining is not None and len(rows) >= remaining:
+            if len(rows) > remaining or next(batches, None):
+                cut.append(True)
+            yield rows[:remaining]
+            return
+        if remaining is not None:
+            remaining -= len(rows)
+        yield rows
+
+
+def _sql(args, db: Path) -> None:
+    from polyuni_db.store.read import stream_query
+
+    limit = args.limit if args.limit is not None else (SQL_TABLE_LIMIT if args.format == "table" else 0)
+    cut: list = []
+    with stream_query(db, args.query, args.lock_timeout, read_folders=tuple(args.read_files),
+                      attach=tuple(args.attach)) as (columns, batches):
+        batches = _first_rows(batches, limit, cut)
+        if args.format == "csv":
+            writer = csv.writer(sys.stdout)
+            writer.writerow(columns)
+            for rows in batches:
+                writer.writerows(rows)
+        elif args.format == "json":  # a JSON array, one object a line, written as rows arrive
+            separator = "[\n"
+            for rows in batches:
+                for row in rows:
+                    sys.stdout.write(separator + json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
+                    separator = ",\n"
+            print("[]" if separator == "[\n" else "\n]")
+        else:
+            _print_table_batches(columns, batches)
+    if cut:
+        print(f"polyuni: only the first {limit} rows are shown; --limit N shows more, --limit 0 all",
+              file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -302,7 +392,7 @@ def run(argv: list[str] | None = None) -> None:
     elif args.command == "runs":
         _runs(db, args.lock_timeout)
     elif args.command == "sql":
-        _sql(db, args.query, args.format, args.lock_timeout)
+        _sql(args, db)
     elif args.command == "compare":
         from polyuni_db.compare import compare, rotation_nulls
 
@@ -337,9 +427,21 @@ def _bench(args) -> None:
     print(json.dumps(result.as_dict()))
 
 
+def _check_report_folder(out: Path) -> None:
+    """Before any work: index.html must be writable in ``out`` (made if missing)."""
+    from polyuni_db.store.db import can_create_in
+
+    if out.exists() and not out.is_dir():
+        raise PolyuniError(f"--out {out} is a file; give a folder for index.html")
+    existing = next(folder for folder in (out, *out.absolute().parents) if folder.exists())
+    if not existing.is_dir() or not can_create_in(existing):
+        raise PolyuniError(f"--out {out}: cannot write in {existing}")
+
+
 def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
     from polyuni_db.report import render_report
 
+    _check_report_folder(out)
     timings: dict = {}
     path = render_report(db, out, lock_timeout, progress=Bars(), timings=timings)
     cached = timings["figures"] - timings["drawn"]
@@ -348,28 +450,63 @@ def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
 
 
 def _study(args, db: Path) -> None:
-    from polyuni_db.study import run_study
+    from collections import Counter
+
+    from polyuni_db.study import not_requested, run_study
+
+    _check_report_folder(args.out)
+    missing_pairs = Counter()
 
     def show(outcome) -> None:
         if outcome.result is None:
             print(f"{outcome.label}: could not be ingested ({outcome.error}); the report says so", file=sys.stderr)
         else:
-            _print_result(outcome.result)
+            _print_result(outcome.result, notes=False)
+            missing_pairs.update(note.split(" ")[0] for note in outcome.result.notes)
 
-    run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
-              progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show)
+    outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
+                         progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show)
+    if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
+        print("pairs not computed, their words missing from the model: "
+              + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
+              + " (see the view difference_comparison)")
+    failed = [outcome for outcome in outcomes if outcome.result is None]
+    for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
+        print(f"not in this study: {label} ({reason})")
     _report_page(db, args.out, args.lock_timeout)
+
+
+# DuckDB's words for a machine that cannot take a write (disk full, file size limit, permissions).
+STORAGE_FAILURES = ("Could not write", "No space left", "File too large", "Permission denied", "Read-only file system")
+
+
+def _environment_error(error: Exception) -> str | None:
+    """A failure of the machine rather than of polyuni (disk full, permissions, memory), in one line."""
+    import duckdb
+
+    error = getattr(error, "orig", None) or error  # SQLAlchemy wraps DuckDB's errors
+    if isinstance(error, MemoryError):
+        return "out of memory" + (f": {error}" if str(error) else "")
+    if isinstance(error, OSError):
+        return str(error)
+    if isinstance(error, (duckdb.IOException, duckdb.PermissionException, duckdb.OutOfMemoryException)) or (
+            isinstance(error, duckdb.Error) and any(words in str(error) for words in STORAGE_FAILURES)):
+        return str(error).splitlines()[0]
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: user mistakes become one line on stderr, never a traceback."""
+    for stream in (sys.stdout, sys.stderr):  # piped into `tee`, lines still show as they happen
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
     try:
         run(argv)
     except PolyuniError as error:
         print(f"polyuni: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("polyuni: interrupted; nothing half-written was kept", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(f"polyuni: {interrupt or 'interrupted; nothing half-written was kept'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head`: not an error
@@ -377,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug: say so in one line, and how to see the traceback
         if os.environ.get("POLYUNI_DEBUG"):
             raise
+        if reason := _environment_error(error):
+            print(f"polyuni: error: {reason}", file=sys.stderr)
+            return 1
         print(f"polyuni: internal error: {type(error).__name__}: {error} "
               "(set POLYUNI_DEBUG=1 for the traceback)", file=sys.stderr)
         return 2

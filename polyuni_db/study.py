@@ -69,10 +69,10 @@ def _trained(read: Callable, corpus_name: str, dim: int, seed: int = 1) -> Plann
                       f"word2vec on {corpus_name}, {dim} dimensions, seed {seed}", build, trained=True)
 
 
-def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
+def plan(preset: str, with_google_news: bool = False, progress: Progress = no_progress) -> list[PlannedRun]:
     """``blog``: the published study's models; ``quick``: a small subset for tests and a first look;
     ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM."""
-    read = cache(load_corpus)  # each corpus is read once per study
+    read = cache(lambda name: load_corpus(name, progress=progress))  # each corpus is read once per study
     if preset == "blog":
         runs = [_trained(read, name, dim) for name in MINIMAL_CORPORA for dim in MINIMAL_DIMS]
         runs += [_pretrained(GLOVE_50)] + [_trained(read, "brown", dim) for dim in (3, 40, 50, 60)]
@@ -89,6 +89,14 @@ def plan(preset: str, with_google_news: bool = False) -> list[PlannedRun]:
     return runs
 
 
+def not_requested(preset: str, with_google_news: bool) -> list[tuple[str, str]]:
+    """The published study's models that this preset leaves out, and why (label, reason)."""
+    if preset == "blog" and not with_google_news:
+        return [(DEFAULT_LABELS[GOOGLE_NEWS], "not requested: --with-google-news adds it, through gensim's "
+                 "downloader (internet, 1.6 GB)")]
+    return []
+
+
 def run_study(
     db_path: Path,
     preset: str,
@@ -103,7 +111,7 @@ def run_study(
     pair of runs over 1,000 words gets its rotation null (``rotations`` random rotations), the
     baseline of Approach 3's headline table; pairs that have it already are kept."""
     outcomes, trained = [], []
-    for planned in plan(preset, with_google_news):
+    for planned in plan(preset, with_google_news, progress):
         try:
             source, settings = planned.build(db_path)
             outcome = StudyOutcome(planned.label, ingest(

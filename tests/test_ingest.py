@@ -80,6 +80,9 @@ def test_the_run_is_in_mlflow(glove_db):
     assert logged.data.params["vectors.name"] == "glove-wiki-gigaword-50"
     assert logged.data.params["analysis.top_k"] == "10"
     assert logged.data.metrics["vocab_size"] == 400_000
+    # found from either side: the MLflow run is named by the label and tagged with polyuni's run id
+    assert logged.info.run_name == "glove"
+    assert logged.data.tags["polyuni.label"] == "glove" and logged.data.tags["polyuni.run_id"] == str(result.run_id)
     assert {a.path for a in client.list_artifacts(mlflow_run_id)} >= {"dimension_words.csv", "difference_neighbours.csv"}
 
 

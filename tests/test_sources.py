@@ -79,13 +79,15 @@ def test_text_corpus_errors(tmp_path):
 
 
 def test_missing_nltk_corpus_names_the_remedy(tmp_path):
-    """With an empty NLTK_DATA and no internet, the error says how to get the corpus."""
+    """With an empty NLTK_DATA and no internet, the error says how to get the corpus, in one line."""
     env = {**os.environ, "NLTK_DATA": str(tmp_path)}
-    code = "from polyuni_db.sources.corpora import load_corpus; load_corpus('abc')"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "polyuni_db.cli", "--db", str(tmp_path / "x.duckdb"), "ingest", "train",
+               "--corpus", "abc", "--dims", "2", "--no-mlflow"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     if result.returncode == 0:
         pytest.skip("nltk.download reached the internet")
     assert "nltk.downloader abc" in result.stderr and "NLTK_DATA" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 @pytest.mark.parametrize("fmt", ["word2vec-bin", "word2vec-text", "glove-text"])

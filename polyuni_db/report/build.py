@@ -14,12 +14,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
+from polyuni_db.resources import resource_folder
 from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+TEMPLATES = resource_folder("templates")
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3
 FIGURE_CACHE = ".figure-cache"  # beside index.html: figures whose data did not change are not drawn again
 # Models of the published study that a page can lack, and how to add each.

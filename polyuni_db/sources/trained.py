@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -10,6 +11,8 @@ from polyuni_db.analysis.word_stats import trained_mask
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 from polyuni_db.sources.corpora import Corpus
+
+MAX_SEED = 2**31 - 1  # gensim seeds numpy with the seed, which must fit its 32-bit range
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,21 @@ class TrainedSource:
     def __post_init__(self) -> None:
         if self.dim < 1:
             raise PolyuniError(f"dimensions must be at least 1, not {self.dim}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise PolyuniError(f"a seed must be from 0 to {MAX_SEED} (gensim's range), not {self.seed}")
+
+    def _check_memory(self) -> None:
+        """Word2Vec allocates two vocabulary x dimensions float32 matrices before it can fail: refuse
+        sizes this machine cannot hold, in one line, instead."""
+        counts = Counter(token for sentence in self.corpus.sentences for token in sentence)
+        n_words = sum(count >= self.params.min_count for count in counts.values())
+        needed = 2 * 4 * n_words * self.dim
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        if needed > memory:
+            raise PolyuniError(
+                f"{self.dim} dimensions x {n_words} words need {needed / 2**30:.1f} GiB for training, "
+                f"more than this machine's {memory / 2**30:.1f} GiB: use fewer --dims"
+            )
 
     def spec(self) -> dict:
         import gensim
@@ -77,6 +95,7 @@ class TrainedSource:
                 self.done += 1
                 progress(self.done, epochs, description)
 
+        self._check_memory()
         progress(0, epochs, description)
         model = Word2Vec(
             vector_size=self.dim,
