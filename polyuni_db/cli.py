@@ -12,6 +12,7 @@ from pathlib import Path
 from polyuni_db.errors import PolyuniError
 from polyuni_db.findings import DEFAULT_PAIRS
 from polyuni_db.sources.files import FORMATS
+from polyuni_db.sources.trained import TrainParams
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
 from polyuni_db.study import PRESETS
 
@@ -102,14 +103,64 @@ def _positive(text: str) -> int:
 
 
 def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--top-k", type=_positive, default=10, metavar="K",
-                        help="dimension words and neighbours to store per query (default: 10)")
+    parser.add_argument("--top-k", type=_positive, default=None, metavar="K",
+                        help="dimension words and neighbours to store per query (default: 10, or every word "
+                        "of a model with fewer; a K larger than the model is an error)")
     parser.add_argument("--pairs", type=_pair, nargs="+", default=list(DEFAULT_PAIRS), metavar="A:B",
                         help="word pairs for difference vectors (default: "
                         + " ".join(f"{a}:{b}" for a, b in DEFAULT_PAIRS) + ")")
+    parser.add_argument("--superposition-words", type=_positive, default=None, metavar="N",
+                        help="also store word_superposition for a model of more than 1,000 words, over its N "
+                        "most frequent words (default: only models of at most 1,000 words, over all of them)")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
     parser.add_argument("--force", action="store_true",
                         help="recompute and replace a run that is already stored")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _add_word2vec_options(parser: argparse.ArgumentParser) -> None:
+    """Every Word2Vec setting that decides the vectors; defaults are gensim's (the study used them)."""
+    defaults = TrainParams()
+    parser.add_argument("--sg", type=int, default=defaults.sg, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
+    parser.add_argument("--window", type=_positive, default=defaults.window,
+                        help=f"largest distance between a word and its context (default: {defaults.window})")
+    parser.add_argument("--min-count", type=_positive, default=defaults.min_count,
+                        help=f"ignore words seen fewer times (default: {defaults.min_count})")
+    parser.add_argument("--epochs", type=_positive, default=defaults.epochs,
+                        help=f"passes over the corpus (default: {defaults.epochs})")
+    parser.add_argument("--workers", type=_positive, default=defaults.workers,
+                        help="training threads; more than 1 makes runs unrepeatable (default: 1)")
+    parser.add_argument("--sample", type=_fraction, default=defaults.sample,
+                        help="down-sampling threshold for frequent words; 0 turns it off. On a tiny corpus "
+                        f"the default drops nearly every token and nothing trains (default: {defaults.sample:g})")
+    parser.add_argument("--negative", type=int, default=defaults.negative, metavar="N",
+                        help=f"negative samples per pair; 0 for none (default: {defaults.negative})")
+    parser.add_argument("--hs", type=int, default=defaults.hs, choices=(0, 1),
+                        help=f"1 hierarchical softmax (default: {defaults.hs})")
+    parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent,
+                        help=f"exponent of the negative-sampling distribution (default: {defaults.ns_exponent})")
+    parser.add_argument("--alpha", type=float, default=defaults.alpha,
+                        help=f"initial learning rate (default: {defaults.alpha})")
+    parser.add_argument("--min-alpha", type=_fraction, default=defaults.min_alpha,
+                        help=f"final learning rate, reached linearly (default: {defaults.min_alpha})")
+    parser.add_argument("--cbow-mean", type=int, default=defaults.cbow_mean, choices=(0, 1),
+                        help=f"CBOW: 1 averages the context vectors, 0 sums them (default: {defaults.cbow_mean})")
+    parser.add_argument("--no-shrink-windows", dest="shrink_windows", action="store_false",
+                        help="always use the full window (default: each window's size drawn from 1..window)")
+    parser.add_argument("--max-final-vocab", type=_positive, default=None, metavar="N",
+                        help="keep at most N words, raising min-count as needed (default: no limit)")
+    parser.add_argument("--batch-words", type=_positive, default=defaults.batch_words, metavar="N",
+                        help=f"words per training job; the learning rate steps down per job "
+                        f"(default: {defaults.batch_words})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,13 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="vector sizes; one run per dimension and seed")
     train.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="S",
                        help="Word2Vec seeds, 0 to 2147483647; one run per dimension and seed (default: 1)")
-    train.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
-    train.add_argument("--window", type=_positive, default=5, help="context window (default: 5)")
-    train.add_argument("--min-count", type=_positive, default=1,
-                       help="ignore words seen fewer times (default: 1, keeping every word as the study did)")
-    train.add_argument("--epochs", type=_positive, default=5, help="passes over the corpus (default: 5)")
-    train.add_argument("--workers", type=_positive, default=1,
-                       help="training threads; more than 1 makes runs unrepeatable (default: 1)")
+    _add_word2vec_options(train)
     train.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
     train.add_argument("--label", type=_label, metavar="TEMPLATE",
                        help="label template with {corpus}, {dim} and {seed} "
@@ -262,7 +307,8 @@ def _ingest(args, db: Path) -> None:
             print(f"{label}: dimension words among its {n_words} trained words counted {args.min_count}+ times stored")
         return
 
-    settings = AnalysisSettings(top_k=args.top_k, pairs=tuple(args.pairs))
+    settings = AnalysisSettings(top_k=args.top_k or AnalysisSettings.top_k, pairs=tuple(args.pairs),
+                                all_if_fewer=args.top_k is None, superposition_words=args.superposition_words)
     common = dict(settings=settings, track=not args.no_mlflow, force=args.force,
                   progress=Bars(), lock_timeout=args.lock_timeout)
     if args.source == "pretrained":
@@ -289,10 +335,9 @@ def _ingest(args, db: Path) -> None:
 def _training_grid(args):
     """One source per (dimension, seed), the corpus read once."""
     from polyuni_db.sources.corpora import load_corpus
-    from polyuni_db.sources.trained import TrainedSource, TrainParams
+    from polyuni_db.sources.trained import TrainedSource
 
-    params = TrainParams(sg=args.sg, window=args.window, min_count=args.min_count,
-                         epochs=args.epochs, workers=args.workers)
+    params = TrainParams(**{name: getattr(args, name) for name in TrainParams.__dataclass_fields__})
     template = args.label
     if template:
         for placeholder, values in (("{dim}", args.dims), ("{seed}", args.seeds)):

@@ -263,3 +263,26 @@ def test_the_page_in_headless_chromium(study, tmp_path):
     assert problems == []
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 20  # not a blank page
+
+
+def test_approach_1_states_what_training_did(study):
+    """The measured change of the published runs, the trained variants' figures beside them, the
+    dimensionality figure and pair_interference with its random baseline, all from the database."""
+    db, _, _, page = study
+    section = page[page.index('id="approach-1"'):page.index('id="approach-2"')]
+    _, published = read_only_query(db, "SELECT count(*), count(*) FILTER (WHERE NOT trained), max(moved) "
+                                       "FROM word_stats JOIN runs USING (run_id) WHERE label = corpus || '_' || dim AND corpus LIKE 'corpus_%'")
+    n_vectors, n_untrained, largest = published[0]
+    assert n_untrained == n_vectors and largest == 0.0  # the published settings train nothing
+    assert f"training left {n_vectors} of the {n_vectors} word vectors" in section
+    assert "therefore show random vectors" in section
+    for title in ("Figure 1:", "Figure 2:", "Figure 3:"):
+        assert f'alt="{title} scatter plots of the 4 words of corpus_4' in section
+    assert 'alt="scatter plots of the 5 words of corpus_bark_2_trained' in section
+    assert "Words in corpus order: Dog, Bark, Tree, Sound, Creak." in section
+    assert 'alt="Mean feature dimensionality against dimensions' in section
+    _, interference = read_only_query(db, "SELECT count(*), count(*) FILTER (WHERE share_interfering >= 0.9) "
+                                          "FROM pair_interference WHERE n_seeds >= 2")
+    pairs, universal = interference[0]
+    assert pairs == 20 and f"{universal} of {pairs} word pairs interfere" in section
+    assert "<th scope=\"col\">random_share</th>" in section

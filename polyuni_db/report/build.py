@@ -16,7 +16,7 @@ from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
 from polyuni_db.resources import resource_folder
 from polyuni_db.sources.base import Progress, no_progress
-from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names
+from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names, load_corpus
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
 
@@ -55,26 +55,67 @@ def tokens(words) -> str:
     return ", ".join(word if WORD_CHARACTERS.match(word) else f"“{word}”" for word in words or ())
 
 
+def _corpus_order(corpus: str, words: list[str]) -> list[str]:
+    """The words in the order they first occur in the corpus (the study's figures list them so)."""
+    if corpus not in MINIMAL_CORPORA:
+        return words
+    first = {}
+    for sentence in load_corpus(corpus).sentences:
+        for token in sentence:
+            first.setdefault(token, len(first))
+    return sorted(words, key=lambda word: first.get(word, len(first)))
+
+
 def _minimal_models(connection) -> dict[str, dict]:
-    """Per minimal corpus: a superposition grid per model, the pairwise geometry, the mean angle."""
+    """Per minimal corpus and dimension: the published model's superposition grid beside the trained
+    variant's (first seed), the pairwise geometry of the published runs, and their mean angle."""
     vectors = run(connection, queries.SMALL_VECTORS)
     by_run: dict[tuple, dict] = defaultdict(dict)
     for row in vectors.dicts():
-        by_run[(row["corpus"], row["dim"], row["label"])].setdefault(row["word"], {})[row["dimension"]] = row["value"]
+        key = (row["corpus"], row["dim"], row["variant"], row["label"])
+        by_run[key].setdefault(row["word"], {})[row["dimension"]] = row["value"]
     corpora: dict[str, dict] = {}
-    for (corpus, dim, label), coordinates in sorted(by_run.items(), key=lambda item: (item[0][0], item[0][1])):
-        words = list(coordinates)
+    for (corpus, dim, variant, label), coordinates in sorted(by_run.items()):
+        words = _corpus_order(corpus, list(coordinates))
         matrix = np.array([[coordinates[word][d] for d in range(dim)] for word in words])
-        entry = corpora.setdefault(corpus, {"corpus": corpus, "models": [], "sql": vectors.sql})
-        entry["models"].append({
-            "label": label, "dim": dim, "words": words,
-            "figure": figures.superposition_grid(words, matrix),
-        })
+        entry = corpora.setdefault(corpus, {"corpus": corpus, "dims": {}, "sql": vectors.sql})
+        # the published Figures 1 to 3 are corpus_4 at 2, 3 and 4 dimensions
+        title = f"Figure {dim - 1}" if corpus == STUDY_CORPUS and variant == "published" and dim in (2, 3, 4) else None
+        entry["dims"].setdefault(dim, {"dim": dim, "published": None, "trained": None})[variant] = {
+            "label": label, "dim": dim, "words": words, "title": title,
+            "figure": figures.superposition_grid(words, matrix, title),
+        }
     for corpus, entry in corpora.items():
+        by_dim = entry.pop("dims")
+        entry["models"] = [by_dim[dim] for dim in sorted(by_dim)]
         entry["geometry"] = run(connection, queries.PAIR_GEOMETRY, corpus)
         entry["angles"] = run(connection, queries.AVERAGE_ANGLE, corpus)
     order = list(MINIMAL_CORPORA)
     return dict(sorted(corpora.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
+
+
+def _toy_training(connection) -> dict:
+    """Approach 1's question done right: did the toy models train, and is their superposition shared
+    across seeds? Every number is read from the views."""
+    superposition = run(connection, queries.SUPERPOSITION)
+    order = list(MINIMAL_CORPORA)
+    runs = sorted(superposition.dicts(), key=lambda r: (order.index(r["corpus"]) if r["corpus"] in order else 99, r["dim"]))
+    trained_corpora = {r["corpus"] for r in runs if r["variant"] == "trained"}
+    change = run(connection, queries.TRAINING_CHANGE)
+    by_variant = {row["variant"]: row for row in change.dicts()}
+    return {
+        "change": change,
+        "published": by_variant.get("published"),
+        "trained": by_variant.get("trained"),
+        "dimensionality_figure": figures.dimensionality_by_dims([r for r in runs if r["corpus"] in trained_corpora])
+        if trained_corpora else None,
+        "superposition_sql": superposition.sql,
+        "superposition_summary": run(connection, queries.SUPERPOSITION_SUMMARY),
+        "interference_summary": run(connection, queries.INTERFERENCE_SUMMARY),
+        "pair_interference": run(connection, queries.PAIR_INTERFERENCE),
+        "interference": run(connection, queries.INTERFERENCE_FINDINGS).dicts()[0],
+        "interference_sql": queries.INTERFERENCE_FINDINGS,
+    }
 
 
 def _differences(table: Table) -> list[dict]:
@@ -187,6 +228,7 @@ def gather(connection, db_path: Path) -> dict:
         "missing_models": _missing_models(labels, unavailable),
         "study_corpus": minimal.get(STUDY_CORPUS),
         "appendix_corpora": [entry for corpus, entry in minimal.items() if corpus != STUDY_CORPUS],
+        "toy": _toy_training(connection),
         "differences": _differences(run(connection, queries.DIFFERENCES)),
         "differences_sql": queries.DIFFERENCES,
         "dimension_words": dict(sorted(dimension_words.items())),

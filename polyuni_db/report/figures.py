@@ -118,18 +118,44 @@ def _data_uri(figure: Figure) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _superposition_grid(words: list[str], vectors: np.ndarray) -> str:
+LABEL_FONT = 9  # points
+# Where a point's label may go, tried in order: (dx, dy) in points from the point, and the alignment.
+_LABEL_SPOTS = [(4, 3, "left"), (4, -11, "left"), (-4, 3, "right"), (-4, -11, "right"),
+                (4, 13, "left"), (4, -21, "left"), (-4, 13, "right"), (-4, -21, "right"),
+                (4, 23, "left"), (4, -31, "left"), (-4, 23, "right"), (-4, -31, "right")]
+
+
+def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points_per_unit: float) -> None:
+    """Label each point where its text overlaps no label placed before it (greedy, in word order):
+    the box of a label is estimated from its length, in points."""
+    placed: list[tuple[float, float, float, float]] = []
+    for word, x, y in zip(words, xs, ys):
+        width, height = 0.6 * LABEL_FONT * len(word), LABEL_FONT
+        px, py = x * points_per_unit, y * points_per_unit
+        for dx, dy, align in _LABEL_SPOTS:
+            left = px + dx if align == "left" else px + dx - width
+            box = (left, py + dy, left + width, py + dy + height)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        else:  # every spot taken: the first one, as before
+            dx, dy, align = _LABEL_SPOTS[0]
+            box = (px + dx, py + dy, px + dx + width, py + dy + height)
+        placed.append(box)
+        axes.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=LABEL_FONT, ha=align)
+
+
+def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None) -> str:
     """One scatter plot per pair of dimensions (i < j), as in the published Figures 1 to 3: each word
-    a labelled point, red axes through the origin."""
+    a labelled point, red axes through the origin; labels placed so that they do not overlap."""
     dims = vectors.shape[1]
     pairs = list(itertools.combinations(range(dims), 2))
     columns = min(3, len(pairs))
     rows = math.ceil(len(pairs) / columns)
-    figure = Figure(figsize=(3.6 * columns, 3.4 * rows))
-    # fixed margins (in inches, as fractions of this size) rather than a layout engine: a third of the time
-    figure.subplots_adjust(left=0.75 / (3.6 * columns), right=1 - 0.15 / (3.6 * columns), bottom=0.55 / (3.4 * rows),
-                           top=1 - 0.35 / (3.4 * rows), wspace=0.4, hspace=0.45)
+    figure = Figure(figsize=(3.6 * columns, 3.4 * rows + (0.3 if title else 0)), layout="constrained")
+    if title:
+        figure.suptitle(title, fontsize=12, fontweight="bold")
     limit = float(np.abs(vectors).max()) * 1.35 or 1.0
+    points_per_unit = 3.0 * 72 / (2 * limit)  # about 3 inches of axes across 2 * limit
     # the same few ticks on every plot, laid out once: tick layout is half of the drawing time
     ticks = MaxNLocator(nbins=4, symmetric=True).tick_values(-limit, limit)
     ticks = ticks[np.abs(ticks) <= limit]
@@ -139,8 +165,7 @@ def _superposition_grid(words: list[str], vectors: np.ndarray) -> str:
         axes.axhline(0, color="red", linewidth=0.9)
         axes.axvline(0, color="red", linewidth=0.9)
         axes.scatter(vectors[:, i], vectors[:, j], s=22, color=PALETTE, zorder=3)
-        for word, x, y in zip(words, vectors[:, i], vectors[:, j]):
-            axes.annotate(word, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=9)
+        _label_points(axes, words, vectors[:, i], vectors[:, j], points_per_unit)
         axes.set_xticks(ticks, tick_labels)
         axes.set_yticks(ticks, tick_labels)
         axes.set_xlim(-limit, limit)
@@ -150,6 +175,39 @@ def _superposition_grid(words: list[str], vectors: np.ndarray) -> str:
         axes.set_xlabel(f"dimension {i}", fontsize=8)
         axes.set_ylabel(f"dimension {j}", fontsize=8)
         axes.tick_params(labelsize=7)
+    return _data_uri(figure)
+
+
+def _dimensionality_by_dims(runs: list[dict]) -> str:
+    """Per corpus, the mean feature dimensionality (unit vectors) of each run against its dimensions:
+    trained seeds as dots with their mean as a line, the published runs as open circles, and the
+    dimensions per word (the value if the words shared the space evenly) dashed."""
+    corpora = list(dict.fromkeys(run["corpus"] for run in runs))
+    figure = Figure(figsize=(2.9 * len(corpora), 3.2), layout="constrained")
+    jitter = np.random.default_rng(0)  # a fixed spread of the seeds' dots, the same on every page
+    for n, corpus in enumerate(corpora):
+        axes = figure.add_subplot(1, len(corpora), n + 1, sharey=figure.axes[0] if n else None)
+        mine = [run for run in runs if run["corpus"] == corpus]
+        dims = sorted({run["dim"] for run in mine})
+        trained = [run for run in mine if run["variant"] == "trained"]
+        if trained:
+            axes.scatter([run["dim"] + jitter.uniform(-0.12, 0.12) for run in trained],
+                         [run["mean_dimensionality_unit"] for run in trained], s=9, alpha=0.45, color=PALETTE,
+                         label="trained (each seed)")
+            means = [np.mean([r["mean_dimensionality_unit"] for r in trained if r["dim"] == d]) for d in dims]
+            axes.plot(dims, means, color=PALETTE, linewidth=1.5, label="trained (mean)")
+        published = [run for run in mine if run["variant"] == "published"]
+        axes.scatter([run["dim"] for run in published], [run["mean_dimensionality_unit"] for run in published],
+                     s=36, facecolors="none", edgecolors="#888", label="published (random vectors)")
+        per_word = {run["dim"]: run["dimensions_per_feature_unit"] for run in mine}
+        axes.plot(dims, [per_word[d] for d in dims], "--", color="#d9822b", linewidth=1, label="dimensions per word")
+        axes.set_title(corpus, fontsize=10)
+        axes.set_xticks(dims)
+        axes.set_xlabel("dimensions", fontsize=8)
+        axes.tick_params(labelsize=7)
+        if n == 0:
+            axes.set_ylabel("mean feature dimensionality", fontsize=8)
+    figure.axes[0].legend(fontsize=7, loc="best")
     return _data_uri(figure)
 
 
@@ -176,3 +234,4 @@ def _heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_
 
 superposition_grid = drawing(_superposition_grid)
 heatmap = drawing(_heatmap)
+dimensionality_by_dims = drawing(_dimensionality_by_dims)

@@ -13,13 +13,80 @@ ORDER BY source, corpus, dim, seed, label"""
 UNAVAILABLE = """SELECT label, requested, reason, attempted_at
 FROM unavailable_sources ORDER BY label"""
 
-# Approach 1: the minimal models' coordinates and pairwise geometry.
-SMALL_VECTORS = """SELECT r.label, r.corpus, r.dim, v.word, v.dimension, v.value, w.rank
+# Approach 1: the minimal models' coordinates and pairwise geometry: the published runs (label
+# corpus_dim) and the trained variants' first seed (corpus_dim_trained, `polyuni study`).
+SMALL_VECTORS = """SELECT r.label, r.corpus, r.dim, v.word, v.dimension, v.value, w.rank,
+       CASE WHEN r.label = r.corpus || '_' || r.dim THEN 'published' ELSE 'trained' END AS variant
 FROM word_vectors AS v
 JOIN run_summary AS r USING (run_id)
 JOIN word_stats AS w ON w.run_id = v.run_id AND w.word = v.word
-WHERE r.label = r.corpus || '_' || r.dim AND r.corpus LIKE 'corpus_%'
-ORDER BY r.corpus, r.dim, w.rank, v.dimension"""
+WHERE r.label IN (r.corpus || '_' || r.dim, r.corpus || '_' || r.dim || '_trained') AND r.corpus LIKE 'corpus_%'
+ORDER BY r.corpus, r.dim, variant, w.rank, v.dimension"""
+
+# How far training moved the vectors: the published runs against the trained variants (every seed).
+TRAINING_CHANGE = """SELECT CASE WHEN r.label = r.corpus || '_' || r.dim THEN 'published' ELSE 'trained' END AS variant,
+       any_value(c.sample) AS sample, any_value(c.epochs) AS epochs,
+       count(DISTINCT r.run_id) AS runs, count(*) AS word_vectors,
+       count(*) FILTER (WHERE NOT w.trained) AS untrained,
+       max(w.moved) AS largest_change, median(w.moved) AS median_change
+FROM run_summary AS r
+JOIN word_stats AS w USING (run_id)
+JOIN run_configuration AS c USING (run_id)
+WHERE r.corpus LIKE 'corpus_%'
+  AND (r.label = r.corpus || '_' || r.dim OR r.label LIKE r.corpus || '_' || r.dim || '_trained%')
+GROUP BY variant ORDER BY variant"""
+
+# Feature dimensionality per run (seeds as spread), published and trained.
+SUPERPOSITION = """SELECT corpus, dim, label, seed,
+       CASE WHEN label = corpus || '_' || dim THEN 'published' ELSE 'trained' END AS variant,
+       mean_dimensionality_unit, mean_dimensionality, dimensions_per_feature_unit, mean_max_interference
+FROM run_superposition
+WHERE source = 'train' AND corpus LIKE 'corpus_%'
+  AND (label = corpus || '_' || dim OR label LIKE corpus || '_' || dim || '_trained%')
+ORDER BY corpus, dim, variant, seed"""
+
+SUPERPOSITION_SUMMARY = """SELECT corpus, dim,
+       CASE WHEN label = corpus || '_' || dim THEN 'published' ELSE 'trained' END AS variant,
+       count(*) AS seeds, round(any_value(dimensions_per_feature_unit), 3) AS dims_per_word,
+       round(avg(mean_dimensionality_unit), 3) AS mean_dimensionality,
+       round(stddev_samp(mean_dimensionality_unit), 3) AS sd_across_seeds,
+       round(avg(mean_max_interference), 3) AS mean_max_interference
+FROM run_superposition
+WHERE source = 'train' AND corpus LIKE 'corpus_%'
+  AND (label = corpus || '_' || dim OR label LIKE corpus || '_' || dim || '_trained%')
+GROUP BY corpus, dim, variant ORDER BY corpus, dim, variant"""
+
+# Is a pair's interference shared across seeds? Only configurations trained over several seeds.
+INTERFERENCE_SUMMARY = """SELECT corpus, dim, any_value(sample) AS sample, any_value(epochs) AS epochs,
+       max(n_seeds) AS seeds, count(*) AS word_pairs,
+       count(*) FILTER (WHERE share_interfering >= 0.9) AS "interfering in >= 90 % of seeds",
+       count(*) FILTER (WHERE initial_share_interfering >= 0.9) AS "initial vectors: the same",
+       count(*) FILTER (WHERE share_interfering <= 0.1) AS "interfering in <= 10 %",
+       round(avg(share_interfering), 3) AS mean_share, round(any_value(random_share), 3) AS random_share
+FROM pair_interference
+WHERE n_seeds >= 2
+GROUP BY corpus, dim, configuration ORDER BY corpus, dim"""
+
+PAIR_INTERFERENCE = """SELECT corpus, dim, word_a, word_b, n_seeds, round(share_interfering, 2) AS share_interfering,
+       round(mean_abs_cosine, 3) AS mean_abs_cosine, round(initial_share_interfering, 2) AS initial_share,
+       round(random_share, 3) AS random_share
+FROM pair_interference
+WHERE n_seeds >= 2
+ORDER BY corpus, dim, share_interfering DESC, mean_abs_cosine DESC, word_a, word_b"""
+
+# The numbers of the sentence that reads pair_interference.
+INTERFERENCE_FINDINGS = """SELECT count(*) AS word_pairs, max(n_seeds) AS seeds,
+       count(*) FILTER (WHERE share_interfering >= 0.9) AS universal,
+       count(*) FILTER (WHERE initial_share_interfering >= 0.9) AS universal_at_random,
+       count(*) FILTER (WHERE share_interfering <= 0.1) AS apart,
+       count(*) FILTER (WHERE initial_share_interfering <= 0.1) AS apart_at_random,
+       avg(share_interfering) AS mean_share, avg(random_share) AS random_share,
+       (SELECT list(DISTINCT format('{} ({} dims): {}/{}', corpus, dim, CAST(round(share_interfering * n_seeds) AS INTEGER), n_seeds)
+                    ORDER BY format('{} ({} dims): {}/{}', corpus, dim, CAST(round(share_interfering * n_seeds) AS INTEGER), n_seeds))
+        FROM pair_interference
+        WHERE n_seeds >= 2 AND corpus = 'corpus_bark' AND word_a = 'Dog' AND word_b = 'Tree') AS dog_tree
+FROM pair_interference
+WHERE n_seeds >= 2"""
 
 PAIR_GEOMETRY = """SELECT label, word_a, word_b, round(cosine, 3) AS cosine,
        round(angle_degrees, 1) AS angle_degrees

@@ -179,6 +179,7 @@ class StoredRun:
     ranks: np.ndarray
     counts: np.ndarray | None
     trained: np.ndarray | None
+    moved: np.ndarray | None
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -200,7 +201,7 @@ def load_run(path: Path, label: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
             raise PolyuniError(f"no run labelled {label!r} in {path} (see `polyuni runs`)")
         run_id, fingerprint, corpus, parameters, vectors_path = found
         stats = connection.execute(
-            "SELECT word, rank, count, trained FROM word_stats WHERE run_id = ? ORDER BY rank", [run_id]
+            "SELECT word, rank, count, trained, moved FROM word_stats WHERE run_id = ? ORDER BY rank", [run_id]
         ).to_arrow_table()
     finally:
         connection.close()
@@ -208,10 +209,11 @@ def load_run(path: Path, label: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
     words = stats.column("word").to_pylist()
     if vectors.shape[0] != len(words):
         raise PolyuniError(f"the kept vectors of {label!r} do not match its words; re-ingest it with --force")
-    counts, trained = stats.column("count"), stats.column("trained")
+    def column(name: str) -> np.ndarray | None:
+        values = stats.column(name)
+        return None if values.null_count == len(values) else values.to_numpy(zero_copy_only=False)
+
     return StoredRun(
         run_id, label, fingerprint, corpus, json.loads(parameters), words, vectors,
-        stats.column("rank").to_numpy(),
-        None if counts.null_count == len(counts) else counts.to_numpy(zero_copy_only=False),
-        None if trained.null_count == len(trained) else trained.to_numpy(zero_copy_only=False),
+        stats.column("rank").to_numpy(), column("count"), column("trained"), column("moved"),
     )
