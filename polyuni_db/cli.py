@@ -24,6 +24,7 @@ EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
   polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1
   polyuni ingest train --corpus lee_background --dims 50 --algorithm ppmi-svd
+  polyuni ingest train --corpus brown --dims 50 --pseudowords 30 --pseudoword-seed 1
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
@@ -179,6 +180,27 @@ def _add_family_options(parser: argparse.ArgumentParser) -> None:
                         help="ppmi-svd: vectors are U times singular values to the power P (default: 0.5)")
 
 
+def _add_pseudoword_options(parser: argparse.ArgumentParser) -> None:
+    from polyuni_db.sources.pseudowords import DEFAULT_COUNT_RANGE
+
+    planted = parser.add_argument_group(
+        "planted polysemy", "replace both words of each pair by one token a+b before training (corpus named "
+        "{corpus}_pw{N}s{SEED}), ingest the reference run on the original corpus, and measure what each "
+        "instrument recovers (views pseudoword_recovery, pseudoword_summary)")
+    planted.add_argument("--pseudowords", type=_positive, metavar="N",
+                         help="plant N pseudowords from disjoint random pairs of words (default: none)")
+    planted.add_argument("--pseudoword-seed", type=int, default=1, metavar="S",
+                         help="seed of the random pairs (default: 1)")
+    planted.add_argument("--pseudoword-counts", type=_positive, nargs=2, default=list(DEFAULT_COUNT_RANGE),
+                         metavar=("MIN", "MAX"), help="pair only alphabetic words counted MIN to MAX times "
+                         f"(default: {DEFAULT_COUNT_RANGE[0]} {DEFAULT_COUNT_RANGE[1]})")
+    planted.add_argument("--merge", type=_pair, nargs="+", default=[], metavar="A:B",
+                         help="also merge these pairs (words the user knows the senses of; default: none)")
+    planted.add_argument("--reference", metavar="LABEL",
+                         help="a stored run to measure against (default: the same configuration on the "
+                         "original corpus, ingested if missing)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="polyuni",
@@ -231,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="label template with {corpus}, {algorithm}, {dim} and {seed} (default: "
                        "{corpus}_{dim}, {corpus}_{algorithm}_{dim} for algorithms other than word2vec-sg, "
                        "with _s{seed} for seeds other than 1)")
+    _add_pseudoword_options(train)
     _add_ingest_options(train)
 
     control = sources.add_parser("control", help="controls made from a stored run")
@@ -344,7 +367,10 @@ def _ingest(args, db: Path) -> None:
         _print_result(ingest(FileSource(args.path, args.format, args.limit), db, label=args.label, **common))
     elif args.source == "train":
         for source, label in _training_grid(args):
-            _print_result(ingest(source, db, label=label, **common))
+            if source.corpus.pseudowords:
+                _ingest_planted(source, db, label, args, common)
+            else:
+                _print_result(ingest(source, db, label=label, **common))
     elif args.control == "rotate":
         from polyuni_db.compare import record_rotation_check
         from polyuni_db.sources.control import RotationSource
@@ -384,6 +410,19 @@ def _given(args, names) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
+def _ingest_planted(source, db: Path, label: str | None, args, common: dict) -> None:
+    from polyuni_db.planted import ingest_planted
+
+    # a --label template names the reference too, by the original corpus's name
+    reference_label = args.label.format(corpus=source.corpus.base.name, algorithm=source.algorithm, dim=source.dim,
+                                        seed=getattr(source, "seed", None)) if args.label and not args.reference else None
+    outcome = ingest_planted(source, db, label=label, reference=args.reference, reference_label=reference_label, **common)
+    if outcome.reference is not None:
+        _print_result(outcome.reference)
+    _print_result(outcome.result)
+    print(outcome.summary.line())
+
+
 def _training_grid(args):
     """One source per (dimension, seed), the corpus read once."""
     from polyuni_db.sources.corpora import load_corpus
@@ -413,6 +452,15 @@ def _training_grid(args):
             raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{algorithm}}, "
                                "{dim} and {seed}") from None
     corpus = load_corpus(args.corpus, lowercase=args.lowercase, progress=Bars())
+    if args.pseudowords or args.merge:
+        from polyuni_db.sources.pseudowords import plant_pseudowords
+
+        corpus = plant_pseudowords(corpus, args.pseudowords or 0, args.pseudoword_seed,
+                                   tuple(args.pseudoword_counts), args.merge)
+        if template and "{corpus}" not in template and not args.reference:
+            raise PolyuniError(f"--label {template!r} needs {{corpus}}: the reference run on {args.corpus} would share it")
+    elif args.reference:
+        raise PolyuniError("--reference is for runs with --pseudowords or --merge")
     for dim in args.dims:
         for seed in seeds:
             if algorithm == "ppmi-svd":

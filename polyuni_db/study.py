@@ -14,9 +14,11 @@ from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import DEFAULT_PERMUTATIONS, add_filtered_variant, compare, record_rotation_check, rotation_nulls
 from polyuni_db.sources.control import RotationSource
+from polyuni_db.planted import record_recovery
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
 from polyuni_db.sources.fasttext import FastTextSource
 from polyuni_db.sources.ppmi_svd import PpmiSvdSource
+from polyuni_db.sources.pseudowords import plant_pseudowords, planted_name
 from polyuni_db.sources.trained import TrainedSource, TrainParams
 from polyuni_db.sources.training import DEFAULT_ALGORITHM, default_train_label
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
@@ -43,6 +45,13 @@ FILTER_MIN_COUNT = 5
 # Mid-sized corpora of three genres (news, speeches, web text): fastText trains on each in about a
 # minute here, where Brown takes three.
 FAMILY_CORPORA = ("lee_background", "state_union", "webtext")
+PLANTED_CORPUS = "brown"  # ground truth: pseudowords planted in Brown, measured against the brown_50 runs
+PLANTED_PSEUDOWORDS = 50
+PLANTED_SEED = 1
+# Random rotations behind the headline table's baseline. The quick preset is a first look: its
+# pairs with GloVe rotate GloVe's 400,000 words, so it takes fewer.
+ROTATIONS = {"blog": DEFAULT_PERMUTATIONS, "quick": 20, "controls": DEFAULT_PERMUTATIONS,
+             "families": DEFAULT_PERMUTATIONS}
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class PlannedRun:
     requested: str  # in words, for the report when it cannot be had
     build: Callable[[Path], tuple[Source, AnalysisSettings]]  # given the database
     trained: bool = False
+    reference: str | None = None  # a run with planted pseudowords: the run it is measured against
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,16 @@ def _family(read: Callable, corpus_name: str, algorithm: str, seed: int | None) 
     return _trained(read, corpus_name, CONTROL_DIM, seed, params, algorithm=algorithm)
 
 
+def _planted(planted: Callable, corpus_name: str, dim: int, seed: int) -> PlannedRun:
+    """Word2Vec on the corpus with pseudowords planted, measured against the same run without them."""
+    def build(db_path: Path) -> tuple[Source, AnalysisSettings]:
+        return TrainedSource(planted(corpus_name), dim, seed), AnalysisSettings(top_k=TOP_K)
+
+    return PlannedRun(default_train_label(planted_name(corpus_name, PLANTED_PSEUDOWORDS, PLANTED_SEED), dim, seed),
+                      f"word2vec on {corpus_name} with {PLANTED_PSEUDOWORDS} pseudowords, {dim} dimensions, seed {seed}",
+                      build, trained=True, reference=default_train_label(corpus_name, dim, seed))
+
+
 def _toy_trained(read: Callable, corpus_name: str, dim: int, seed: int) -> PlannedRun:
     """A trained variant of a toy model: ``corpus_bark_3_trained``, ``corpus_bark_3_trained_s2``. No
     difference pairs: their words are not in a toy corpus, and 300 runs of 'missing words' say nothing."""
@@ -110,8 +130,9 @@ def _toy_trained(read: Callable, corpus_name: str, dim: int, seed: int) -> Plann
 def plan(preset: str, with_google_news: bool = False, progress: Progress = no_progress) -> list[PlannedRun]:
     """``blog``: the published study's models, and trained variants of its co-occurrence corpora over
     20 seeds; ``quick``: a small subset for tests and a first look;
-    ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM;
-    ``families``: three corpora x four algorithms at 50 dimensions, seeds 1 to 3 (PPMI-SVD has none)."""
+    ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM, and Brown
+    with 50 planted pseudowords at each seed; ``families``: three corpora x four algorithms at 50
+    dimensions, seeds 1 to 3 (PPMI-SVD has none)."""
     read = cache(lambda name: load_corpus(name, progress=progress))  # each corpus is read once per study
     if preset == "blog":
         runs = [_trained(read, name, dim) for name in MINIMAL_CORPORA for dim in MINIMAL_DIMS]
@@ -127,6 +148,8 @@ def plan(preset: str, with_google_news: bool = False, progress: Progress = no_pr
         runs += [_family(read, name, "ppmi-svd", None) for name in FAMILY_CORPORA]
     elif preset == "controls":
         runs = [_trained(read, name, CONTROL_DIM, seed) for name in CONTROL_CORPORA for seed in CONTROL_SEEDS]
+        planted = cache(lambda name: plant_pseudowords(read(name), PLANTED_PSEUDOWORDS, PLANTED_SEED))
+        runs += [_planted(planted, PLANTED_CORPUS, CONTROL_DIM, seed) for seed in CONTROL_SEEDS]
         runs += [_pretrained(GLOVE_50), _rotation("glove", 1), _pretrained(MINILM)]
     else:
         raise PolyuniError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
@@ -151,12 +174,12 @@ def run_study(
     progress: Progress = no_progress,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[StudyOutcome], None] = lambda outcome: None,
-    rotations: int = DEFAULT_PERMUTATIONS,
+    rotations: int | None = None,
 ) -> list[StudyOutcome]:
     """Ingest every run of the preset; one that fails is recorded and the others go on. Then every
-    pair of runs over 1,000 words gets its rotation null (``rotations`` random rotations), the
-    baseline of Approach 3's headline table; pairs that have it already are kept."""
-    outcomes, trained = [], []
+    pair of runs over 1,000 words gets its rotation null (``rotations`` random rotations, by default
+    the preset's), the baseline of Approach 3's headline table; pairs that have it already are kept."""
+    outcomes, trained, compared = [], [], []
     for planned in plan(preset, with_google_news, progress):
         try:
             source, settings = planned.build(db_path)
@@ -164,6 +187,8 @@ def run_study(
                 source, db_path, label=planned.label, settings=settings, track=track,
                 progress=progress, lock_timeout=lock_timeout,
             ))
+            if planned.reference:
+                record_recovery(db_path, planned.label, planned.reference, source.corpus, lock_timeout)
         except PolyuniError as error:
             record_unavailable(db_path, planned.label, planned.requested, str(error), lock_timeout)
             outcome = StudyOutcome(planned.label, None, str(error))
@@ -171,12 +196,14 @@ def run_study(
         outcomes.append(outcome)
         if planned.trained and outcome.result is not None:
             trained.append(planned.label)
-    stored = [o.label for o in outcomes if o.result is not None]
+        # runs with planted pseudowords are measured against their references, not compared with every run
+        if outcome.result is not None and not planned.reference:
+            compared.append(planned.label)
     if preset == "controls":
-        _controls(db_path, stored, trained, progress, lock_timeout)
+        _controls(db_path, compared, trained, progress, lock_timeout)
     elif preset == "families":  # every pair, for the contrasts of universality_by_factor
-        compare(db_path, stored, n_words=CONTROL_WORDS, progress=progress, lock_timeout=lock_timeout)
-    rotation_nulls(db_path, rotations=rotations, progress=progress, lock_timeout=lock_timeout)
+        compare(db_path, compared, n_words=CONTROL_WORDS, progress=progress, lock_timeout=lock_timeout)
+    rotation_nulls(db_path, rotations=rotations or ROTATIONS[preset], progress=progress, lock_timeout=lock_timeout)
     return outcomes
 
 

@@ -188,7 +188,8 @@ def test_the_report_reads_data_against_algorithm(family_db, tmp_path):
     from polyuni_db.report.build import cell
 
     page = render_report(family_db, tmp_path / "out").read_text(encoding="utf-8")
-    section = " ".join(page[page.index('id="families"'):page.index('id="settings"')].split())
+    start = page.index('id="families"')
+    section = " ".join(page[start:page.index("<section", start)].split())
     for text in ("Data or algorithm?", "other algorithm, same corpus", "same algorithm, other corpus",
                  "FROM universality_by_factor", "FROM axis_overlap_by_factor", "data:image/svg+xml;base64,",
                  "The study concluded that the relationships depend heavily on the training data"):
@@ -249,7 +250,7 @@ def test_migration_names_word2vec_runs_by_algorithm(tmp_path):
     for params in (TrainParams(sg=1), TrainParams(sg=0)):
         ingest(TrainedSource(corpus, 2, 1, params), db, settings=AnalysisSettings(top_k=2), track=False)
     with sqlalchemy_connection(db) as connection:
-        command.downgrade(alembic_config(connection), "0005")  # as stored before algorithms had names
+        command.downgrade(alembic_config(connection), "0006")  # as stored before algorithms had names
         connection.commit()
     assert {r["model_name"] for r in rows(db, "SELECT model_name FROM runs")} == {"word2vec"}
     with sqlalchemy_connection(db) as connection:

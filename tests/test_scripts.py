@@ -14,6 +14,7 @@ SMALL = {
     "synthetic_runs.py": ["--runs", "3", "--dims", "4", "--vocab", "60", "--vocabularies", "2", "--top-k", "3"],
     "bench_google_news_scale.py": ["--sizes", "500", "--dim", "8", "--pairs", "0", "--end-to-end-size", "800",
                                    "--no-mlflow"],
+    "toy_convergence.py": ["--seeds", "1", "--epochs", "2", "4"],
 }
 
 
@@ -30,5 +31,11 @@ def test_script_runs_at_a_small_size(script, tmp_path, monkeypatch, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # each script ends with a JSON line
     if script == "synthetic_runs.py":
         assert summary["model_overlap"]["rows"] == 3  # every pair of the three runs
+    elif script == "toy_convergence.py":
+        from polyuni_db.study import TOY_CORPORA
+
+        assert list(summary) == list(TOY_CORPORA)  # relative to the longest training, which is 1
+        assert all(summary[name]["4"]["share_of_longest"] == 1 and summary[name]["2"]["late_loss"] > 0
+                   for name in TOY_CORPORA)
     else:
         assert summary["vocab"] == 800 and summary["write_s"] >= 0
