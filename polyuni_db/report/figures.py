@@ -259,6 +259,7 @@ def _distributions(panels: dict[str, dict[str, list[float]]], value_label: str) 
         axes.set_title(title, fontsize=10)
         axes.set_xlabel(value_label, fontsize=8)
         axes.tick_params(labelsize=7)
+    return _data_uri(figure)
 
 
 def _span_cosine_distribution(planted: np.ndarray, null: np.ndarray) -> str:
