@@ -22,6 +22,8 @@ EPILOG = """examples:
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
+  polyuni features glove --seeds 1 2
+  polyuni match-features glove glove_rot1
   polyuni runs
   polyuni mlflow-sync
   polyuni study --preset quick
@@ -175,7 +177,35 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="run a read-only SQL query")
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    features = commands.add_parser("features", help="learn a sparse dictionary (features) per run and seed, "
+                                   "encode every word, score the atoms")
+    features.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs")
+    _add_feature_settings(features)
+    features.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S",
+                          help="dictionary seeds; two or more are also matched with each other (default: 1)")
+    features.add_argument("--jobs", type=_positive, default=2, metavar="J", help="cores for encoding (default: 2)")
+    features.add_argument("--force", action="store_true", help="recompute and replace feature sets already stored")
+
+    match = commands.add_parser("match-features", help="match the features of every pair of the given runs "
+                                "by activation correlation, against shuffled word correspondences")
+    match.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs with feature sets")
+    _add_feature_settings(match)
+    match.add_argument("--seed", type=int, default=1, help="the dictionary seed of the feature sets (default: 1)")
+    match.add_argument("--shared-words", type=_positive, default=50_000, metavar="N",
+                       help="match over the N most frequent words both runs share (default: 50000)")
+    match.add_argument("--permutations", type=_positive, default=20, metavar="R",
+                       help="shuffled word correspondences for the null (default: 20)")
+    match.add_argument("--threshold", type=float, default=0.5, metavar="T",
+                       help="count atoms matched with |correlation| above T (default: 0.5)")
     return parser
+
+
+def _add_feature_settings(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--atoms", type=int, default=1_000, metavar="M", help="atoms per dictionary (default: 1000)")
+    parser.add_argument("--nonzero", type=int, default=5, metavar="K", help="atoms per word (default: 5)")
+    parser.add_argument("--words", type=int, default=50_000, metavar="N",
+                        help="fit on the N most frequent trained words; every word is encoded (default: 50000)")
 
 
 def _print_result(result) -> None:
@@ -320,6 +350,10 @@ def run(argv: list[str] | None = None) -> None:
         _report_page(db, args.out, args.lock_timeout)
     elif args.command == "study":
         _study(args, db)
+    elif args.command == "features":
+        _features(args, db)
+    elif args.command == "match-features":
+        _match_features(args, db)
 
 
 def _bench(args) -> None:
@@ -349,6 +383,36 @@ def _study(args, db: Path) -> None:
     run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
               progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show)
     _report_page(db, args.out, args.lock_timeout)
+
+
+def _features(args, db: Path) -> None:
+    from polyuni_db.features import FeatureSettings, compute_features
+
+    def show(outcome) -> None:
+        if outcome.action == "skipped":
+            print(f"{outcome.label} seed {outcome.seed}: already stored as feature set {outcome.feature_set_id} "
+                  "(same fingerprint); --force recomputes it")
+        else:
+            row = outcome.row
+            print(f"{outcome.label} seed {outcome.seed}: {outcome.action} as feature set {outcome.feature_set_id}: "
+                  f"R² {row['explained_variance']:.3f}, {row['dead_atoms']} dead atoms, {row['n_encoded']:,} words "
+                  f"encoded in {row['seconds']:.1f} s")
+
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
+    compute_features(db, args.labels, settings, args.seeds, args.force, args.jobs, Bars(), args.lock_timeout, show)
+    print("see the views feature_set_summary, atom_quality, word_polysemy, dimension_polysemanticity, feature_stability")
+
+
+def _match_features(args, db: Path) -> None:
+    from polyuni_db.features import FeatureSettings, match_features
+
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
+    for label_a, label_b, score in match_features(db, args.labels, settings, args.seed, args.shared_words,
+                                                  args.permutations, args.threshold, Bars(), args.lock_timeout):
+        print(f"{label_a} ~ {label_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
+              f"{score['n_words']:,} words (null {score['null_mean']:.3f}, z {score['z']:.1f}), "
+              f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}")
+    print("see the views feature_universality and matched_features")
 
 
 def main(argv: list[str] | None = None) -> int:
