@@ -28,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 # al. used).
 FIT_ITERATIONS = 5
 # Words per OMP block: the block's correlations with every atom (block x atoms) stay near 16 MB.
-ENCODE_BLOCK = 4_096
+ENCODE_BLOCK = 2_048
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
