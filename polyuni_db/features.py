@@ -266,16 +266,20 @@ def feature_dictionary(db_path: Path, label: str, seed: int = 1, settings: Featu
 def match_feature_sets(db_path: Path, run_a: StoredRun, run_b: StoredRun, set_a: int, set_b: int,
                        n_words: int = DEFAULT_MATCH_WORDS, permutations: int = DEFAULT_MATCH_PERMUTATIONS,
                        threshold: float = DEFAULT_THRESHOLD, seed: int = NULL_SEED,
-                       lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> dict:
+                       lock_timeout: float = DEFAULT_LOCK_TIMEOUT, codes: dict | None = None) -> dict:
     """Match two stored feature sets over the runs' ``n_words`` most frequent shared words, against
-    ``permutations`` shuffled word correspondences; same run (two seeds): decoder cosines too."""
+    ``permutations`` shuffled word correspondences; same run (two seeds): decoder cosines too.
+    ``codes``: a cache of feature sets' codes, filled here, for matching one set with many."""
+    codes = {} if codes is None else codes
     a, b = feature_set_by_id(db_path, set_a, lock_timeout), feature_set_by_id(db_path, set_b, lock_timeout)
     rows_a, rows_b = shared_rows(run_a, run_b, n_words)
     if rows_a.size < max(a["atoms"], b["atoms"]):
         raise PolyuniError(f"{run_a.label} and {run_b.label} share {rows_a.size} words: fewer than the "
                            f"{max(a['atoms'], b['atoms'])} atoms to match")
-    codes_a = _codes(db_path, run_a, set_a, a["atoms"], lock_timeout)[rows_a]
-    codes_b = _codes(db_path, run_b, set_b, b["atoms"], lock_timeout)[rows_b]
+    for run, found in ((run_a, a), (run_b, b)):
+        if found["feature_set_id"] not in codes:
+            codes[found["feature_set_id"]] = _codes(db_path, run, found["feature_set_id"], found["atoms"], lock_timeout)
+    codes_a, codes_b = codes[set_a][rows_a], codes[set_b][rows_b]
     matching = kernels.match(kernels.activation_correlation(codes_a, codes_b))
     null_means, null_above = kernels.shuffled_matching_null(codes_a, codes_b, permutations, seed, threshold)
     scored = against_null(float(matching.values.mean()), null_means)
@@ -321,11 +325,11 @@ def match_features(db_path: Path, labels: list[str], settings: FeatureSettings =
         if found < settings.atoms:
             raise PolyuniError(f"{label_a} and {label_b} share {found} words: fewer than the {settings.atoms} atoms to match")
     pairs = list(itertools.combinations(runs, 2))
-    results = []
+    results, codes = [], {}
     for done, (label_a, label_b) in enumerate(pairs):
         progress(done, len(pairs), "matching features")
         results.append((label_a, label_b, match_feature_sets(
             db_path, runs[label_a], runs[label_b], sets[label_a], sets[label_b], n_words, permutations, threshold,
-            lock_timeout=lock_timeout)))
+            lock_timeout=lock_timeout, codes=codes)))
     progress(len(pairs), len(pairs), "matching features")
     return results
