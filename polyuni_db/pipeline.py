@@ -13,8 +13,8 @@ from time import perf_counter
 
 from polyuni_db.findings import AnalysisSettings, analyse
 from polyuni_db.sources.base import Progress, Source, no_progress
-from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
-from polyuni_db.store.vectors import keep_vectors
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, database_file
+from polyuni_db.store.vectors import discard_vectors, keep_vectors
 from polyuni_db.store.write import set_mlflow, stored_run, write_run
 
 # Findings logged to MLflow as CSV artifacts (word_stats is too large to be useful there).
@@ -51,7 +51,8 @@ def ingest(
     label = label or source.default_label()
     parameters = {"vectors": source.spec(), "analysis": settings.spec()}
     run_fingerprint = fingerprint(parameters)
-    if not force and (stored := stored_run(db_path, label, run_fingerprint, lock_timeout)):
+    db_path = database_file(db_path, for_writing=True)  # before any work: the folder must take it
+    if stored := stored_run(db_path, label, run_fingerprint, lock_timeout, force):
         return IngestResult(stored.label, stored.run_id, "skipped")
 
     started = perf_counter()
@@ -59,6 +60,7 @@ def ingest(
     loaded = perf_counter()
     findings = analyse(embedding, settings)
     analysed = perf_counter()
+    vectors_path, new_vectors = keep_vectors(db_path, run_fingerprint, embedding.vectors)
     run = {
         "label": label,
         "fingerprint": run_fingerprint,
@@ -73,7 +75,7 @@ def ingest(
         "mlflow_run_id": None,
         "mlflow_status": "pending" if track else "skipped",
         "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
-        "vectors_path": keep_vectors(db_path, run_fingerprint, embedding.vectors),
+        "vectors_path": vectors_path,
     }
     notes = tuple(
         f"{a}:{b} ({'missing ' + missing if missing else status})"
@@ -81,7 +83,12 @@ def ingest(
         if status != "computed"
     )
     progress(0, 1, f"writing {label}")
-    outcome = write_run(db_path, run, findings.tables, force=force, lock_timeout=lock_timeout)
+    try:
+        outcome = write_run(db_path, run, findings.tables, force=force, lock_timeout=lock_timeout)
+    except BaseException:  # the run is not stored (a conflict, the lock, Ctrl-C): neither are its vectors
+        if new_vectors:
+            discard_vectors(db_path, vectors_path)
+        raise
     progress(1, 1, f"writing {label}")
     if outcome.action == "skipped" or not track:
         return IngestResult(outcome.label, outcome.run_id, outcome.action, notes=notes)
@@ -101,7 +108,12 @@ def _track(db_path: Path, run_id: int, label: str, parameters: dict, metrics: di
     from polyuni_db.tracking import log_run
 
     try:
-        mlflow_run_id = log_run(db_path, label, parameters, metrics, artifacts)
+        mlflow_run_id = log_run(db_path, label, parameters, metrics, artifacts, run_id)
+    except KeyboardInterrupt:  # the findings are stored: say so, not that nothing was kept
+        set_mlflow(db_path, run_id, None, "failed", lock_timeout)
+        raise KeyboardInterrupt(
+            f"interrupted while logging to MLflow; run {run_id} ({label}) is stored, "
+            "`polyuni mlflow-sync` logs it") from None
     except Exception as error:  # the findings are stored; `polyuni mlflow-sync` can log them later
         set_mlflow(db_path, run_id, None, "failed", lock_timeout)
         return None, str(error).splitlines()[0] if str(error) else type(error).__name__

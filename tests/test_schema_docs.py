@@ -9,8 +9,10 @@ from polyuni_db.compare import compare
 from polyuni_db.features import FeatureSettings, compute_features, match_features
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.pipeline import ingest
+from polyuni_db.planted import ingest_planted
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.pretrained import PretrainedSource
+from polyuni_db.sources.pseudowords import plant_pseudowords
 from polyuni_db.sources.trained import TrainedSource
 from polyuni_db.store.read import read_only_query
 from tests.conftest import ROOT
@@ -28,6 +30,7 @@ def fixture_db(tmp_path_factory):
     for dim in (2, 3):
         ingest(TrainedSource(load_corpus("corpus_4"), dim, 1), db, track=False, settings=AnalysisSettings(top_k=4))
     compare(db, ["lee_background_10", "lee_background_10_s2", "lee_background_20"], n_words=500, permutations=10)
+    ingest_planted(TrainedSource(plant_pseudowords(lee, 5, seed=1), 10, 1), db, track=False)  # its reference is stored
     small = FeatureSettings(atoms=32, words=1_000)
     compute_features(db, ["lee_background_10"], small, seeds=[1, 2])
     compute_features(db, ["lee_background_10_s2"], small)

@@ -13,7 +13,16 @@ import sqlalchemy as sa
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
-from polyuni_db.store.schema import FINDINGS_TABLES, FeatureSet, Run, Similarity, UnavailableSource
+from polyuni_db.store.schema import (
+    FINDINGS_TABLES,
+    PSEUDOWORD_MEASURES,
+    FeatureSet,
+    PseudowordAlignment,
+    Run,
+    Similarity,
+    UnavailableSource,
+)
+from polyuni_db.store.vectors import discard_vectors
 
 
 @dataclass(frozen=True)
@@ -45,8 +54,14 @@ def _existing(connection: sa.Connection, label: str, fingerprint: str) -> tuple[
 
 
 def decide(label: str, fingerprint: str, same: Existing | None, named: Existing | None, force: bool) -> str | None:
-    """'skip' when this exact run is stored, else None; a label taken by other vectors is an error."""
+    """'skip' when this exact run is stored, else None; a label taken by other vectors is an error,
+    and so is forcing a run whose fingerprint another label holds (``--force`` replaces one label only)."""
     if force:
+        if same is not None and same.label != label:
+            raise PolyuniError(
+                f"these vectors and settings are already stored as {same.label!r} (run {same.run_id}); "
+                f"--force replaces only the run labelled {label!r}: use --force with --label {same.label}"
+            )
         return None
     if same is not None:
         return "skip"
@@ -58,15 +73,17 @@ def decide(label: str, fingerprint: str, same: Existing | None, named: Existing 
     return None
 
 
-def stored_run(path: Path, label: str, fingerprint: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Existing | None:
-    """Before any work: the stored run this one would repeat, if any. Raises on a label conflict."""
+def stored_run(path: Path, label: str, fingerprint: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+               force: bool = False) -> Existing | None:
+    """Before any work: the stored run this one would repeat, if any (None when forced). Raises on a
+    label conflict."""
     if not path.exists():
         return None
     with sqlalchemy_connection(path, read_only=True, lock_timeout=lock_timeout) as connection:
         if not sa.inspect(connection).has_table("runs"):
             return None
         same, named = _existing(connection, label, fingerprint)
-        return same if decide(label, fingerprint, same, named, force=False) == "skip" else None
+        return same if decide(label, fingerprint, same, named, force) == "skip" else None
 
 
 def _delete_run(connection: sa.Connection, run_id: int) -> None:
@@ -79,6 +96,9 @@ def _delete_run(connection: sa.Connection, run_id: int) -> None:
 
     delete_feature_sets(connection, list(connection.execute(
         sa.select(FeatureSet.feature_set_id).where(FeatureSet.run_id == run_id)).scalars()))
+    # nor does recovery measured against them as a reference
+    _delete_pseudoword_measures(connection, sa.select(PseudowordAlignment.run_id).where(
+        PseudowordAlignment.reference_run_id == run_id))
     connection.execute(sa.delete(Run).where(Run.run_id == run_id))
 
 
@@ -125,10 +145,12 @@ def write_run(
             same, named = _existing(connection, label, fingerprint)
             if decide(label, fingerprint, same, named, force) == "skip":
                 return WriteOutcome(same.run_id, "skipped", same.label)
-            replaced = [old.run_id for old in {same, named} if old is not None]
-            for run_id in replaced:
-                _delete_run(connection, run_id)
+            # only the run with this label is replaced (decide() refused a fingerprint held by another)
+            replaced_vectors = None
             if named is not None:
+                replaced_vectors = connection.execute(
+                    sa.select(Run.vectors_path).where(Run.run_id == named.run_id)).scalar_one()
+                _delete_run(connection, named.run_id)
                 run_id = named.run_id
             else:
                 run_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Run.run_id), 0) + 1)).scalar_one()
@@ -137,7 +159,32 @@ def write_run(
             _hold_for_fault_tests()
             connection.execute(sa.update(Run).where(Run.run_id == run_id).values(status="complete"))
             connection.execute(sa.delete(UnavailableSource).where(UnavailableSource.label == label))
-    return WriteOutcome(run_id, "replaced" if replaced else "ingested", label)
+            still_used = connection.execute(
+                sa.select(sa.func.count()).select_from(Run).where(Run.vectors_path == replaced_vectors)).scalar_one()
+    if replaced_vectors and not still_used:
+        discard_vectors(path, replaced_vectors)
+    return WriteOutcome(run_id, "replaced" if named is not None else "ingested", label)
+
+
+def _delete_pseudoword_measures(connection: sa.Connection, run_ids) -> None:
+    """Fits, instrument rows and alignment of the given runs (a list of ids, or a SELECT of them);
+    the alignment last, since the SELECT may read it."""
+    for table in PSEUDOWORD_MEASURES:
+        rows = sa.table(table, sa.column("run_id"))
+        connection.execute(rows.delete().where(rows.c.run_id.in_(run_ids)))
+
+
+def write_pseudoword_recovery(path: Path, run_id: int, tables: dict[str, pa.Table],
+                              lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    """Replace a run's pseudowords and their measures (tables named as in the schema) in one transaction."""
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            connection.execute(sa.text("DELETE FROM pseudowords WHERE run_id = :run_id"), {"run_id": run_id})
+            _delete_pseudoword_measures(connection, [run_id])
+            for table, rows in tables.items():
+                if rows.num_rows:
+                    insert_rows(connection, table, run_id, rows)
 
 
 def set_mlflow(path: Path, run_id: int, mlflow_run_id: str | None, status: str,

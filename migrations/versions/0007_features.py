@@ -2,8 +2,8 @@
 every word's codes, atom loadings and scores, WordNet sense counts, and features matched across
 runs, with the views that read polysemanticity and universality from them.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-24
 """
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 
 from polyuni_db.store import views
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
