@@ -226,7 +226,7 @@ def compute_features(db_path: Path, labels: list[str], settings: FeatureSettings
             else:
                 dictionary, row, tables, senses = build_feature_set(run, settings, seed, n_jobs, progress)
                 row.update(run_id=run.run_id, fingerprint=set_fingerprint, parameters=spec,
-                           dictionary_path=keep_vectors(db_path, set_fingerprint, dictionary),
+                           dictionary_path=keep_vectors(db_path, set_fingerprint, dictionary)[0],
                            created_at=datetime.now(timezone.utc).replace(tzinfo=None))
                 feature_set_id = write_feature_set(db_path, row, tables, senses, lock_timeout)
                 outcome = FeatureOutcome(run.label, seed, feature_set_id, "replaced" if stored else "computed", row)
