@@ -250,7 +250,7 @@ def test_migration_names_word2vec_runs_by_algorithm(tmp_path):
     for params in (TrainParams(sg=1), TrainParams(sg=0)):
         ingest(TrainedSource(corpus, 2, 1, params), db, settings=AnalysisSettings(top_k=2), track=False)
     with sqlalchemy_connection(db) as connection:
-        command.downgrade(alembic_config(connection), "0006")  # as stored before algorithms had names
+        command.downgrade(alembic_config(connection), "0007")  # as stored before algorithms had names
         connection.commit()
     assert {r["model_name"] for r in rows(db, "SELECT model_name FROM runs")} == {"word2vec"}
     with sqlalchemy_connection(db) as connection:

@@ -230,13 +230,39 @@ def _families(connection) -> dict:
         "compared": True,
         "contrasts": run(connection, queries.FAMILY_CONTRASTS),
         "axis": run(connection, queries.FAMILY_AXIS),
-        "distribution": figures.distributions(panels, "effect size (0 = null mean, 1 = seed pairs)"),
+        "distribution": figures.panels_of_distributions(panels, "effect size (0 = null mean, 1 = seed pairs)"),
         "distribution_sql": effects.sql,
         "heatmap": figures.heatmap(labels, _symmetric(labels, [row[:3] for row in matrix.rows]), title, "{:.2f}")
         if labels else None,
         "heatmap_sql": matrix.sql,
         "findings": run(connection, queries.FAMILY_FINDINGS).dicts()[0],
         "findings_sql": queries.FAMILY_FINDINGS,
+    }
+
+
+def _features(connection) -> dict:
+    """The section on features without a basis: universality beside the seed ceiling and the null,
+    matched features, the polysemanticity of dimensions and atoms per word against WordNet senses."""
+    polysemanticity = run(connection, queries.DIMENSION_POLYSEMANTICITY)
+    groups: dict[str, list] = defaultdict(list)
+    for label, value in polysemanticity.rows:
+        groups[label].append(value)
+    by_senses = run(connection, queries.ATOMS_BY_SENSES)
+    series: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for label, senses, atoms, _ in by_senses.rows:
+        series[label][0].append(senses)
+        series[label][1].append(atoms)
+    return {
+        "sets": run(connection, queries.FEATURE_SETS),
+        "universality": run(connection, queries.FEATURE_UNIVERSALITY),
+        "stability": run(connection, queries.FEATURE_STABILITY),
+        "matched": run(connection, queries.MATCHED_FEATURES),
+        "scores": run(connection, queries.FEATURE_SCORES),
+        "polysemanticity": {"uri": figures.distributions(dict(groups), "atoms loading on a dimension (participation ratio)"),
+                            "sql": polysemanticity.sql} if groups else None,
+        "senses": {"uri": figures.lines(dict(series), "WordNet senses (12 = 12 or more)",
+                                        "mean effective atoms per word"),
+                   "sql": by_senses.sql} if series else None,
     }
 
 
@@ -309,6 +335,7 @@ def gather(connection, db_path: Path) -> dict:
         "controls": _controls(connection),
         "families": _families(connection),
         "planted": _planted(connection),
+        "features": _features(connection),
     }
 
 

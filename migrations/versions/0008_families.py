@@ -3,16 +3,16 @@ fastText, ppmi-svd), and the views that break every comparison down by which of 
 dimension and seed differ, with an effect size against the agreement of seed pairs (the
 configurations of revision 0005's run_configuration).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-24
 """
 from alembic import op
 
 from polyuni_db.store import views
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
