@@ -3,6 +3,7 @@ retraining and no download. Rows are in the run's vocabulary order (word_stats.r
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +15,22 @@ def vectors_folder(db_path: Path) -> Path:
     return db_path.resolve().with_name(db_path.stem + ".vectors")
 
 
-def keep_vectors(db_path: Path, fingerprint: str, vectors: np.ndarray) -> str:
-    """Where the run's vectors are kept: the file they are already memory-mapped from when it holds
-    exactly them (GloVe's package, the model cache), else a new .npy. Relative to the database's
-    folder when inside it, so that the two can be moved together."""
-    if isinstance(vectors, np.memmap) and vectors.filename:
-        source = Path(vectors.filename)
-        if source.suffix == ".npy" and np.load(source, mmap_mode="r").shape == vectors.shape:
-            return str(source)
+def keep_vectors_file(db_path: Path, fingerprint: str, npy: Path, inside: Path) -> str:
+    """Where the run's vectors are kept. A file outside the bundle folder ``inside`` is the one
+    they were memory-mapped from (GloVe's package, the model cache) and is kept by reference;
+    the bundle's own file is linked (or copied) into the vectors folder, so the bundle may go.
+    Relative to the database's folder when inside it, so that the two can be moved together."""
+    if not npy.resolve().is_relative_to(inside.resolve()):
+        return str(npy)
     folder = vectors_folder(db_path)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{fingerprint[:24]}.npy"
     partial = folder / f"{fingerprint[:24]}.partial.npy"
-    np.save(partial, np.asarray(vectors, dtype=np.float32))
+    partial.unlink(missing_ok=True)
+    try:
+        os.link(npy, partial)  # same file system: no copy
+    except OSError:
+        shutil.copyfile(npy, partial)
     os.replace(partial, path)  # a kill leaves no half file under the final name
     return str(path.relative_to(db_path.resolve().parent))
 
