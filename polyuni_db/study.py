@@ -9,7 +9,7 @@ from typing import Callable
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import IngestResult, ingest
+from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, run_all
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import add_filtered_variant, compare, record_rotation_check
@@ -17,7 +17,6 @@ from polyuni_db.sources.control import RotationSource
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
 from polyuni_db.sources.trained import TrainedSource, default_train_label
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
-from polyuni_db.store.write import record_unavailable
 
 PRESETS = ("blog", "quick", "controls")
 MINIMAL_DIMS = (2, 3, 4)
@@ -33,15 +32,12 @@ FILTER_MIN_COUNT = 5
 class PlannedRun:
     label: str
     requested: str  # in words, for the report when it cannot be had
-    build: Callable[[Path], tuple[Source, AnalysisSettings]]  # given the database
+    build: Callable[[Path], tuple[Source, AnalysisSettings]]  # given the database; runs in the driver
     trained: bool = False
+    after: tuple[str, ...] = ()  # labels that must be stored before this run is built
 
 
-@dataclass(frozen=True)
-class StudyOutcome:
-    label: str
-    result: IngestResult | None  # None when the run could not be had
-    error: str | None = None
+StudyOutcome = RunOutcome
 
 
 def _pretrained(name: str) -> PlannedRun:
@@ -54,7 +50,7 @@ def _pretrained(name: str) -> PlannedRun:
 def _rotation(of: str, seed: int) -> PlannedRun:
     return PlannedRun(
         f"{of}_rot{seed}", f"rotation of {of} (seed {seed})",
-        lambda db_path: (RotationSource(db_path, of, seed), AnalysisSettings(top_k=TOP_K)),
+        lambda db_path: (RotationSource(db_path, of, seed), AnalysisSettings(top_k=TOP_K)), after=(of,),
     )
 
 
@@ -97,23 +93,15 @@ def run_study(
     progress: Progress = no_progress,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[StudyOutcome], None] = lambda outcome: None,
+    executor: str = DEFAULT_EXECUTOR,
+    bundles: Path | None = None,
+    on_status: Callable[[SweepStatus], None] = lambda status: None,
 ) -> list[StudyOutcome]:
-    """Ingest every run of the preset; one that fails is recorded and the others go on."""
-    outcomes, trained = [], []
-    for planned in plan(preset, with_google_news):
-        try:
-            source, settings = planned.build(db_path)
-            outcome = StudyOutcome(planned.label, ingest(
-                source, db_path, label=planned.label, settings=settings, track=track,
-                progress=progress, lock_timeout=lock_timeout,
-            ))
-        except PolyuniError as error:
-            record_unavailable(db_path, planned.label, planned.requested, str(error), lock_timeout)
-            outcome = StudyOutcome(planned.label, None, str(error))
-        on_outcome(outcome)
-        outcomes.append(outcome)
-        if planned.trained and outcome.result is not None:
-            trained.append(planned.label)
+    """Ingest every run of the preset on the executor; one that fails is recorded and the others go on."""
+    planned = plan(preset, with_google_news)
+    outcomes = run_all(db_path, planned, executor, bundles, track=track, progress=progress,
+                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
+    trained = [run.label for run, outcome in zip(planned, outcomes) if run.trained and outcome.result is not None]
     if preset == "controls":
         _controls(db_path, [o.label for o in outcomes if o.result is not None], trained, progress, lock_timeout)
     return outcomes
