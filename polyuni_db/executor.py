@@ -149,21 +149,23 @@ def run_all(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[RunOutcome], None] = lambda outcome: None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
+    record_failures: bool = True,
 ) -> list[RunOutcome]:
     """Compute every planned run on the executor and commit each as it finishes; outcomes in plan order.
 
     Runs stored already are skipped, runs bundled already (under ``bundles``) are committed without
     computing. A task that fails is retried once, then recorded (``unavailable_sources``) with its
-    one-line error, and the others go on; a run waits for the labels in its ``after``. Without
+    one-line error (unless not ``record_failures``), and the others go on; a run waits for the labels
+    in its ``after``. Without
     ``bundles`` the bundles go to a temporary folder beside the database, removed at the end.
     """
     parse_executor(executor)  # a wrong --executor fails before any work
     if bundles is None:
         with TemporaryDirectory(prefix=".polyuni-bundles-", dir=db_path.resolve().parent) as folder:
             return run_all(db_path, planned, executor, Path(folder), track, force, progress, lock_timeout,
-                           on_outcome, on_status)
+                           on_outcome, on_status, record_failures)
     runner = _Runner(db_path, planned, executor, Path(bundles).resolve(), track, force, progress, lock_timeout,
-                     on_outcome, on_status)
+                     on_outcome, on_status, record_failures)
     return runner.run()
 
 
@@ -171,7 +173,8 @@ class _Runner:
     """The driver's loop: build, skip or submit, commit as tasks finish."""
 
     def __init__(self, db_path, planned, executor, bundles, track, force, progress, lock_timeout, on_outcome,
-                 on_status):
+                 on_status, record_failures):
+        self.record_failures = record_failures
         self.db_path, self.executor, self.bundles = db_path, executor, bundles
         self.track, self.force, self.progress, self.lock_timeout = track, force, progress, lock_timeout
         self.on_outcome, self.on_status = on_outcome, on_status
@@ -215,7 +218,8 @@ class _Runner:
 
     def _fail(self, item: Planned, error: str) -> None:
         error = error.splitlines()[0] if error else "failed"
-        record_unavailable(self.db_path, item.label, item.requested, error, self.lock_timeout)
+        if self.record_failures:
+            record_unavailable(self.db_path, item.label, item.requested, error, self.lock_timeout)
         self._finish(item.label, RunOutcome(item.label, None, error))
 
     def _dispatch_ready(self) -> None:
