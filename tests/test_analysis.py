@@ -130,7 +130,7 @@ def test_threads_split_the_kernels_without_changing_a_word():
 
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((5_000, 7)).astype(np.float32)
-    vectors[[100, 3_000, 4_500]] = np.eye(7, dtype=np.float32)[0] * [3, 5, 7]  # ties across threads
+    vectors[[100, 3_000, 4_500]] = np.eye(7, dtype=np.float32)[0] * np.array([[3], [5], [7]])  # ties across threads
     vectors[[5, 2_500]] = 0  # unrankable rows in two ranges
     norms = row_norms(vectors, chunk_rows=64, threads=1)
     assert np.array_equal(row_norms(vectors, chunk_rows=64, threads=3), norms)
