@@ -146,6 +146,9 @@ def test_mlflow_on_postgresql_holds_every_run(local_sweep, postgres):
     for label, run_id, _ in rows:
         assert logged[run_id].info.run_name == label
         assert logged[run_id].data.params["analysis.top_k"] == "3"
+        # artifacts beside the DuckDB file, not in the working directory
+        assert logged[run_id].info.artifact_uri.startswith(db.parent.resolve().as_uri())
+        assert "dimension_words.csv" in {artifact.path for artifact in client.list_artifacts(run_id)}
 
 
 def test_a_worker_killed_mid_task_loses_and_doubles_nothing(local_sweep, sweep_file, tmp_path, monkeypatch):
