@@ -78,9 +78,11 @@ class Bundle:
     def fingerprint(self) -> str:
         return self.run["fingerprint"]
 
-    def tables(self) -> dict[str, pa.Table]:
-        return {folder.name.removeprefix("table="): pq.read_table(folder / "part-0.parquet")
-                for folder in sorted(self.path.glob("table=*"))}
+    def tables(self, names: tuple[str, ...] | None = None) -> dict[str, pa.Table]:
+        """The findings tables (those of ``names`` only, when given) as Arrow tables."""
+        folders = sorted(self.path.glob("table=*"))
+        return {folder.name.removeprefix("table="): pq.read_table(folder / "part-0.parquet") for folder in folders
+                if names is None or folder.name.removeprefix("table=") in names}
 
 
 def read_bundle(path: Path) -> Bundle:

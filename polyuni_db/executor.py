@@ -127,7 +127,7 @@ def dask_client(executor: str) -> Iterator:
         logging.getLogger(name).setLevel(logging.ERROR)
     if kind == "local":
         with LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                          dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
         return
     try:
@@ -180,7 +180,6 @@ class _Runner:
         self.on_outcome, self.on_status = on_outcome, on_status
         self.waiting = list(planned)
         self.order = [item.label for item in planned]
-        self.planned = {item.label: item for item in planned}
         self.outcomes: dict[str, RunOutcome] = {}
         self.status = SweepStatus(total=len(planned))
         self.client = None  # started with the first task to compute: a rerun with nothing to do starts none
@@ -226,12 +225,13 @@ class _Runner:
         """Build every run whose dependencies are settled; skip, commit or submit it."""
         while True:
             ready = [item for item in self.waiting
-                     if all(label in self.outcomes for label in getattr(item, "after", ()))]
+                     # a label outside the plan is settled: stored before, or build says it is missing
+                     if all(label in self.outcomes or label not in self.order for label in item.after)]
             if not ready:
                 return
             for item in ready:
                 self.waiting.remove(item)
-                missing = [label for label in getattr(item, "after", ()) if self.outcomes[label].result is None]
+                missing = [label for label in item.after if label in self.outcomes and self.outcomes[label].result is None]
                 if missing:
                     self._fail(item, f"needs {', '.join(missing)}, which could not be had")
                     continue

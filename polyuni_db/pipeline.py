@@ -82,11 +82,8 @@ def commit_bundle(db_path: Path, path: Path, track: bool = True, force: bool = F
     metrics = {key: bundle.run[key] for key in METRIC_COLUMNS}
     metrics["ingest_seconds"] = bundle.compute_seconds + perf_counter() - started
     parameters = {**bundle.run["parameters"], "fingerprint": bundle.fingerprint, "metadata": bundle.metadata}
-    tables = bundle.tables()
     mlflow_run_id, mlflow_error = _track(
-        db_path, outcome.run_id, label, parameters, metrics,
-        {name: tables[name] for name in ARTIFACT_TABLES if name in tables}, lock_timeout,
-    )
+        db_path, outcome.run_id, label, parameters, metrics, bundle.tables(ARTIFACT_TABLES), lock_timeout)
     return IngestResult(label, outcome.run_id, outcome.action, mlflow_run_id, mlflow_error, bundle.notes)
 
 

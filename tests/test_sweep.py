@@ -1,6 +1,6 @@
-"""Sweeps on Dask: a LocalCluster, a worker killed mid-task, a scheduler and workers started from the
-command line; run bundles imported once however often; queries while the committer imports; MLflow
-on a throw-away PostgreSQL. Tiny corpora, so that the services' start-up is most of the time."""
+"""Sweeps on Dask: a LocalCluster; a scheduler and workers started from the command line, one of them
+killed mid-task; run bundles imported once however often; queries while the committer imports;
+MLflow on a throw-away PostgreSQL. Tiny corpora, so that the services' start-up is most of the time."""
 from __future__ import annotations
 
 import os
@@ -108,12 +108,16 @@ def sweep_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def local_sweep(sweep_file, postgres, tmp_path_factory):
-    """The tiny sweep on a LocalCluster of 2 workers, logged to MLflow on PostgreSQL."""
+def local_sweep(sweep_file, request, tmp_path_factory):
+    """The tiny sweep on a LocalCluster of 2 workers, logged to MLflow on PostgreSQL where there is one."""
     folder = tmp_path_factory.mktemp("local")
     db, bundles = folder / "sweep.duckdb", folder / "bundles"
+    try:
+        tracking = request.getfixturevalue("postgres")
+    except pytest.skip.Exception:
+        tracking = f"sqlite:///{folder / 'mlflow.sqlite'}"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", postgres)
+        patch.setenv("MLFLOW_TRACKING_URI", tracking)
         outcomes, compared = run_sweep(db, sweep_file, executor="local:2", bundles=bundles)
     return db, bundles, outcomes, compared
 
@@ -151,34 +155,6 @@ def test_mlflow_on_postgresql_holds_every_run(local_sweep, postgres):
         assert "dimension_words.csv" in {artifact.path for artifact in client.list_artifacts(run_id)}
 
 
-def test_a_worker_killed_mid_task_loses_and_doubles_nothing(local_sweep, sweep_file, tmp_path, monkeypatch):
-    """The worker computing corpus_capital_4 is killed mid-task: Dask reruns the task elsewhere."""
-    db, bundles = tmp_path / "killed.duckdb", tmp_path / "bundles"
-    monkeypatch.setenv("POLYUNI_TEST_HOLD_TASK", f"corpus_capital_4@{tmp_path}")
-    marker, killed = tmp_path / "corpus_capital_4.pid", []
-
-    def kill_when_held() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if marker.exists() and marker.read_text():
-                pid = int(marker.read_text())
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                return
-            time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_when_held)
-    killer.start()
-    outcomes, _ = run_sweep(db, sweep_file, executor="local:2", bundles=bundles, track=False)
-    killer.join()
-    assert killed, "the held task never started"
-    assert all(o.result is not None for o in outcomes), [o.error for o in outcomes]
-    _, rows = read_only_query(db, "SELECT label, count(*) FROM runs GROUP BY label ORDER BY label")
-    assert rows == [(label, 1) for label in sorted(LABELS)]
-    assert dump(db) == dump(local_sweep[0])
-    assert len(find_bundles(bundles)) == 4 and not list(bundles.glob(f"{PARTIAL_PREFIX}*"))
-
-
 def test_a_bundle_imported_twice_changes_nothing(local_sweep, tmp_path):
     source_db, bundles = local_sweep[0], local_sweep[1]
     db = tmp_path / "imported.duckdb"
@@ -197,69 +173,92 @@ def test_a_bundle_imported_twice_changes_nothing(local_sweep, tmp_path):
 
 
 def test_queries_go_on_while_the_committer_imports(local_sweep, tmp_path):
-    """`polyuni import` in another process, `polyuni sql` meanwhile: every answer sees whole runs only."""
+    """`polyuni import` in another process, `polyuni sql` (and the function behind it) meanwhile:
+    every answer comes, and sees whole runs only."""
     db = tmp_path / "busy.duckdb"
     env = {**os.environ, "POLYUNI_TEST_HOLD_WRITE": "0.3"}  # each import holds its transaction a while
     importer = subprocess.Popen([str(BIN / "polyuni"), "--db", str(db), "import", str(local_sweep[1]), "--no-mlflow"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen = set()
-    query = """SELECT r.label, count(d.run_id) = r.dim * 2 * r.top_k FROM runs r
+    query = """SELECT r.label, count(d.run_id) = r.dim * 2 * r.top_k AS whole FROM runs r
                LEFT JOIN dimension_words d USING (run_id) GROUP BY r.label, r.dim, r.top_k"""
+    while not db.exists():
+        time.sleep(0.02)
+    cli = subprocess.Popen([str(BIN / "polyuni"), "--db", str(db), "sql", query, "--format", "csv"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
     while importer.poll() is None:
-        if db.exists():
-            try:
-                found = subprocess.run([str(BIN / "polyuni"), "--db", str(db), "sql", query, "--format", "csv"],
-                                       capture_output=True, text=True, timeout=60)
-            except subprocess.TimeoutExpired:
-                pytest.fail("polyuni sql waited more than 60 s")
-            if found.returncode == 0:
-                rows = found.stdout.splitlines()[1:]
-                assert all(row.endswith(",True") for row in rows), rows
-                seen.add(len(rows))
-            else:
-                assert "no database" in found.stderr or "does not exist" in found.stderr, found.stderr
+        try:
+            seen.append(read_only_query(db, query)[1])
+        except PolyuniError as error:  # before the first import has created the tables
+            assert "runs does not exist" in str(error), error
+    output, errors = cli.communicate(timeout=60)
     assert importer.returncode == 0, importer.stderr.read()
-    assert len(read_only_query(db, "SELECT * FROM runs")[1]) == 4 and seen
+    assert cli.returncode == 0 or "runs does not exist" in errors, errors
+    assert all(line.endswith(",true") for line in output.lower().splitlines()[1:]), output
+    assert seen and all(whole for answer in seen for _, whole in answer)
+    assert len(read_only_query(db, "SELECT * FROM runs")[1]) == 4
 
 
-# --- a scheduler and workers from the command line ----------------------------------------------------
+# --- a scheduler and workers from the command line, one of them killed mid-task ----------------------
+
+HELD = "corpus_capital_4"
+
 
 @pytest.fixture
 def dask_cluster(tmp_path):
-    """`dask scheduler` and two `dask worker`s on 127.0.0.1, stopped at the end."""
+    """`dask scheduler` and two single-threaded `dask worker`s on 127.0.0.1, stopped at the end. The
+    first attempt at HELD waits (POLYUNI_TEST_HOLD_TASK) with its process id in tmp_path/HELD.pid."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "POLYUNI_TEST_HOLD_TASK": f"{HELD}@{tmp_path}"}
     logs = [open(tmp_path / f"{name}.log", "w") for name in ("scheduler", "worker1", "worker2")]
     processes = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                    "--no-dashboard"], stdout=logs[0], stderr=subprocess.STDOUT)]
     for log in logs[1:]:
         processes.append(subprocess.Popen(
-            [str(BIN / "dask"), "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1",
-             "--no-dashboard"], stdout=log, stderr=subprocess.STDOUT))
+            [str(BIN / "dask"), "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+             "--no-dashboard"], stdout=log, stderr=subprocess.STDOUT, env=env))
     try:
         from distributed import Client
 
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
         yield address
-    finally:
+    finally:  # workers without a nanny are one process each: nothing is left behind by a kill
         for process in reversed(processes):
-            process.terminate()
+            process.kill()
         for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            process.wait(timeout=20)
         for log in logs:
             log.close()
 
 
-def test_a_scheduler_and_workers_from_the_command_line_give_the_same_rows(local_sweep, sweep_file, dask_cluster,
-                                                                          tmp_path):
-    db = tmp_path / "cluster.duckdb"
-    outcomes, _ = run_sweep(db, sweep_file, executor=dask_cluster, bundles=tmp_path / "bundles", track=False)
-    assert all(o.result is not None and o.result.action == "ingested" for o in outcomes)
+def test_command_line_workers_one_killed_mid_task_give_the_same_rows(local_sweep, sweep_file, dask_cluster,
+                                                                     tmp_path):
+    """The worker computing HELD is killed mid-task: the scheduler reruns the task on the other one;
+    nothing is lost or doubled, and the rows are those of the LocalCluster."""
+    db, bundles = tmp_path / "cluster.duckdb", tmp_path / "bundles"
+    marker, killed = tmp_path / f"{HELD}.pid", []
+
+    def kill_when_held() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if marker.exists() and marker.read_text():
+                os.kill(int(marker.read_text()), signal.SIGKILL)
+                killed.append(True)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_when_held)
+    killer.start()
+    outcomes, _ = run_sweep(db, sweep_file, executor=dask_cluster, bundles=bundles, track=False)
+    killer.join()
+    assert killed, "the held task never started"
+    assert all(o.result is not None and o.result.action == "ingested" for o in outcomes), [o.error for o in outcomes]
+    _, rows = read_only_query(db, "SELECT label, count(*) FROM runs GROUP BY label ORDER BY label")
+    assert rows == [(label, 1) for label in sorted(LABELS)]
     assert dump(db) == dump(local_sweep[0])
+    assert len(find_bundles(bundles)) == 4 and not list(bundles.glob(f"{PARTIAL_PREFIX}*"))
 
 
 # --- the sweep file ----------------------------------------------------------------------------------------
