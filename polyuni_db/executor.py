@@ -126,8 +126,11 @@ def dask_client(executor: str) -> Iterator:
     for name in ("distributed", "tornado"):  # worker start-up and shut-down chatter at INFO and WARNING
         logging.getLogger(name).setLevel(logging.ERROR)
     if kind == "local":
-        with LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        # everything on loopback (the HTTP server too, on a free port); workers' logs silenced, or
+        # their heartbeats print tracebacks while the cluster shuts down
+        cluster = LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+        with cluster, Client(cluster) as client:
             yield client
         return
     try:
