@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -92,8 +93,6 @@ def _hold_for_fault_tests(task: RunTask) -> None:
         return
     marker = Path(folder) / f"{label}.pid"
     if not marker.exists():
-        import time
-
         marker.write_text(str(os.getpid()))
         time.sleep(60)
 
@@ -103,7 +102,7 @@ def one_line(error: BaseException) -> str:
 
 
 def parse_executor(executor: str) -> tuple[str, int | str]:
-    """('local', workers) or ('remote', address); a one-line error for anything else."""
+    """('local', workers), ('remote', address) or ('inline', 0); a one-line error for anything else."""
     if executor.startswith("tcp://"):
         return "remote", executor
     if executor == "inline":
