@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 import warnings
 from contextlib import ExitStack, contextmanager
@@ -117,6 +119,20 @@ def parse_executor(executor: str) -> tuple[str, int | str]:
 
 
 @contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes started here inherit SIGINT ignored: a terminal's Ctrl-C reaches the whole
+    process group, and only this process should act on it (cancel the tasks, stop the cluster)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def dask_client(executor: str) -> Iterator:
     """A Dask client for the executor; a local cluster is stopped (its workers killed) on exit."""
     kind, where = parse_executor(executor)
@@ -127,8 +143,9 @@ def dask_client(executor: str) -> Iterator:
     if kind == "local":
         # everything on loopback (the HTTP server too, on a free port); workers' logs silenced, or
         # their heartbeats print tracebacks while the cluster shuts down
-        cluster = LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
         with cluster, Client(cluster) as client:
             yield client
         return

@@ -297,3 +297,26 @@ def test_a_wrong_executor_is_one_line(tmp_path, sweep_file, capsys):
         assert main(["--db", str(tmp_path / "x.duckdb"), "sweep", str(sweep_file), "--executor", executor]) == 1
         error = capsys.readouterr().err
         assert error.startswith("polyuni: error: ") and error.count("\n") == 1, error
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_only_complete_bundles(sweep_file, tmp_path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C, while one task is held mid-run."""
+    bundles = tmp_path / "bundles"
+    env = {**os.environ, "POLYUNI_TEST_HOLD_TASK": f"{HELD}@{tmp_path}"}
+    sweep = subprocess.Popen([str(BIN / "polyuni"), "--db", str(tmp_path / "x.duckdb"), "sweep", str(sweep_file),
+                              "--executor", "local:2", "--bundles", str(bundles), "--no-mlflow"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    marker = tmp_path / f"{HELD}.pid"
+    deadline = time.monotonic() + 120
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    held = int(marker.read_text())
+    os.killpg(sweep.pid, signal.SIGINT)
+    _, errors = sweep.communicate(timeout=60)
+    assert sweep.returncode == 130 and errors.strip().splitlines() == [
+        "polyuni: interrupted; nothing half-written was kept"], errors
+    with pytest.raises(ProcessLookupError):  # the worker computing HELD was stopped
+        os.kill(held, 0)
+    assert not list(bundles.glob(f"{PARTIAL_PREFIX}*"))
+    for bundle in find_bundles(bundles):  # every bundle left is complete, and not HELD's
+        assert read_bundle(bundle).run["label"] != HELD and read_bundle(bundle).tables()
