@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -12,10 +13,12 @@ from polyuni_db.errors import PolyuniError
 from polyuni_db.executor import DEFAULT_EXECUTOR, EXECUTOR_HELP
 from polyuni_db.findings import DEFAULT_PAIRS
 from polyuni_db.sources.files import FORMATS
+from polyuni_db.sources.trained import TrainParams
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
 from polyuni_db.study import PRESETS
 
 DEFAULT_REPORT_DIR = Path("reports/out")
+SQL_TABLE_LIMIT = 1000  # rows a table shows unless --limit says otherwise: a screenful or two, aligned
 
 EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
@@ -86,25 +89,108 @@ def _pair(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def _positive(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
     return value
 
 
+def _non_negative(text: str) -> int:
+    return _whole_number(text, 0)
+
+
+def _seed(text: str) -> int:
+    from polyuni_db.sources.trained import MAX_SEED
+
+    value = _non_negative(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED}, not {value}")
+    return value
+
+
+def _label(text: str) -> str:
+    if not text.strip() or text != text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a label: give a name without surrounding spaces")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, 0 or more, not {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    return _whole_number(text, 1)
+
+
 def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--top-k", type=_positive, default=10, metavar="K",
-                        help="dimension words and neighbours to store per query (default: 10)")
+    parser.add_argument("--top-k", type=_positive, default=None, metavar="K",
+                        help="dimension words and neighbours to store per query (default: 10, or every word "
+                        "of a model with fewer; a K larger than the model is an error)")
     parser.add_argument("--pairs", type=_pair, nargs="+", default=list(DEFAULT_PAIRS), metavar="A:B",
                         help="word pairs for difference vectors (default: "
                         + " ".join(f"{a}:{b}" for a, b in DEFAULT_PAIRS) + ")")
+    parser.add_argument("--superposition-words", type=_positive, default=None, metavar="N",
+                        help="also store word_superposition for a model of more than 1,000 words, over its N "
+                        "most frequent words (default: only models of at most 1,000 words, over all of them)")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
     parser.add_argument("--force", action="store_true",
                         help="recompute and replace a run that is already stored")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _add_word2vec_options(parser: argparse.ArgumentParser) -> None:
+    """Every Word2Vec setting that decides the vectors; defaults are gensim's (the study used them)."""
+    defaults = TrainParams()
+    parser.add_argument("--sg", type=int, default=defaults.sg, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
+    parser.add_argument("--window", type=_positive, default=defaults.window,
+                        help=f"largest distance between a word and its context (default: {defaults.window})")
+    parser.add_argument("--min-count", type=_positive, default=defaults.min_count,
+                        help=f"ignore words seen fewer times (default: {defaults.min_count})")
+    parser.add_argument("--epochs", type=_positive, default=defaults.epochs,
+                        help=f"passes over the corpus (default: {defaults.epochs})")
+    parser.add_argument("--workers", type=_positive, default=defaults.workers,
+                        help="training threads; more than 1 makes runs unrepeatable (default: 1)")
+    parser.add_argument("--sample", type=_fraction, default=defaults.sample,
+                        help="down-sampling threshold for frequent words; 0 turns it off. On a tiny corpus "
+                        f"the default drops nearly every token and nothing trains (default: {defaults.sample:g})")
+    parser.add_argument("--negative", type=int, default=defaults.negative, metavar="N",
+                        help=f"negative samples per pair; 0 for none (default: {defaults.negative})")
+    parser.add_argument("--hs", type=int, default=defaults.hs, choices=(0, 1),
+                        help=f"1 hierarchical softmax (default: {defaults.hs})")
+    parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent,
+                        help=f"exponent of the negative-sampling distribution (default: {defaults.ns_exponent})")
+    parser.add_argument("--alpha", type=float, default=defaults.alpha,
+                        help=f"initial learning rate (default: {defaults.alpha})")
+    parser.add_argument("--min-alpha", type=_fraction, default=defaults.min_alpha,
+                        help=f"final learning rate, reached linearly (default: {defaults.min_alpha})")
+    parser.add_argument("--cbow-mean", type=int, default=defaults.cbow_mean, choices=(0, 1),
+                        help=f"CBOW: 1 averages the context vectors, 0 sums them (default: {defaults.cbow_mean})")
+    parser.add_argument("--no-shrink-windows", dest="shrink_windows", action="store_false",
+                        help="always use the full window (default: each window's size drawn from 1..window)")
+    parser.add_argument("--max-final-vocab", type=_positive, default=None, metavar="N",
+                        help="keep at most N words, raising min-count as needed (default: no limit)")
+    parser.add_argument("--batch-words", type=_positive, default=defaults.batch_words, metavar="N",
+                        help=f"words per training job; the learning rate steps down per job "
+                        f"(default: {defaults.batch_words})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", type=Path, default=None, metavar="PATH",
                         help="DuckDB file (default: $POLYUNI_DB or ./polyuni.duckdb)")
-    parser.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, metavar="S",
+    parser.add_argument("--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="S",
                         help="seconds to wait while another process writes the database (default: 60)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -126,16 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
     sources = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
 
     pretrained = sources.add_parser("pretrained", help="a gensim-data model, e.g. glove-wiki-gigaword-50")
-    pretrained.add_argument("name")
-    pretrained.add_argument("--label", help="run label (default: glove, google_news, else the name)")
+    pretrained.add_argument("name", help="gensim-data name, e.g. glove-wiki-gigaword-50, word2vec-google-news-300, "
+                            "minilm-token-embeddings")
+    pretrained.add_argument("--label", type=_label, help="run label (default: glove, google_news, else the name)")
     pretrained.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(pretrained)
 
     file_ = sources.add_parser("file", help="a local vectors file")
-    file_.add_argument("path", type=Path)
+    file_.add_argument("path", type=Path, help="the vectors file (.gz too)")
     file_.add_argument("--format", required=True, choices=FORMATS,
                        help="gensim: a KeyedVectors.save() file, memory-mapped (it is a pickle: load only your own)")
-    file_.add_argument("--label", required=True)
+    file_.add_argument("--label", type=_label, required=True, help="run label")
     file_.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(file_)
 
@@ -143,16 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--corpus", required=True, metavar="NAME|PATH",
                        help="a corpus name (corpus_4, brown, lee_background, ...) or a text file, "
                        "one sentence per line")
-    train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D")
-    train.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S")
-    train.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram (default), 0 CBOW")
-    train.add_argument("--window", type=_positive, default=5)
-    train.add_argument("--min-count", type=_positive, default=1)
-    train.add_argument("--epochs", type=_positive, default=5)
-    train.add_argument("--workers", type=_positive, default=1,
-                       help="training threads; more than 1 makes runs unrepeatable (default: 1)")
+    train.add_argument("--dims", type=_positive, nargs="+", required=True, metavar="D",
+                       help="vector sizes; one run per dimension and seed")
+    train.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="S",
+                       help="Word2Vec seeds, 0 to 2147483647; one run per dimension and seed (default: 1)")
+    _add_word2vec_options(train)
     train.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
-    train.add_argument("--label", metavar="TEMPLATE",
+    train.add_argument("--label", type=_label, metavar="TEMPLATE",
                        help="label template with {corpus}, {dim} and {seed} "
                        "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
     _add_ingest_options(train)
@@ -162,24 +246,28 @@ def build_parser() -> argparse.ArgumentParser:
     controls = control.add_subparsers(dest="control", required=True, metavar="CONTROL")
     rotate = controls.add_parser("rotate", help="a new run: the stored run's vectors times a random orthogonal matrix")
     rotate.add_argument("--of", required=True, metavar="LABEL", help="the stored run to rotate")
-    rotate.add_argument("--seed", type=int, default=1, help="seed of the rotation (default: 1)")
-    rotate.add_argument("--label", help="run label (default: {LABEL}_rot{SEED})")
+    rotate.add_argument("--seed", type=_seed, default=1, help="seed of the rotation (default: 1)")
+    rotate.add_argument("--label", type=_label, help="run label (default: {LABEL}_rot{SEED})")
     _add_ingest_options(rotate)
     filter_ = controls.add_parser("filter", help="add dimension words among trained words counted at least "
                                   "--min-count times, beside the run's own")
     filter_.add_argument("--of", required=True, nargs="+", metavar="LABEL", help="stored trained runs")
-    filter_.add_argument("--min-count", type=_positive, default=5, metavar="M")
+    filter_.add_argument("--min-count", type=_positive, default=5, metavar="M",
+                         help="keep trained words counted at least M times (default: 5)")
 
     commands.add_parser("runs", help="list the stored runs")
 
     compare = commands.add_parser("compare", help="basis-invariant similarity of every pair of the given runs")
-    compare.add_argument("labels", nargs="+", metavar="LABEL")
+    compare.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs to compare pairwise")
     compare.add_argument("--words", type=_positive, default=10_000, metavar="N",
                          help="compare over the N most frequent shared words (default: 10000)")
     compare.add_argument("--k", type=_positive, default=10, help="neighbours for mutual k-NN (default: 10)")
     compare.add_argument("--permutations", type=_positive, default=100, metavar="R",
                          help="shufflings (and rotations) for the null distributions (default: 100)")
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--seed", type=_seed, default=0, help="seed of the shufflings and rotations (default: 0)")
+    compare.add_argument("--axes-only", action="store_true",
+                         help="only the axis-aligned overlap against R random rotations: the baseline of the "
+                         "report's headline table, which `study` computes for every pair of runs over 1,000 words")
     commands.add_parser("mlflow-sync", help="log to MLflow the runs whose logging failed")
 
     report = commands.add_parser("report", help="write the HTML study report from the database")
@@ -192,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "corpora, rotation, MiniLM and every pair compared (default: blog)")
     study.add_argument("--with-google-news", action="store_true",
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
-    study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR")
+    study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
+                       help=f"folder for the report's index.html (default: {DEFAULT_REPORT_DIR})")
     study.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
     _add_executor_options(study)
 
@@ -210,20 +299,32 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("--force", action="store_true", help="replace runs that are already stored")
 
     bench = commands.add_parser("bench", help="time our kernels against the original gensim loop")
-    bench.add_argument("--vocab", type=_positive, default=1_000_000, metavar="N", help="rows of the synthetic matrix")
-    bench.add_argument("--dim", type=_positive, default=300, metavar="D", help="its columns (dimensions)")
+    bench.add_argument("--vocab", type=_positive, default=1_000_000, metavar="N",
+                       help="rows of the synthetic matrix (default: 1000000)")
+    bench.add_argument("--dim", type=_positive, default=300, metavar="D",
+                       help="its columns, the dimensions (default: 300)")
     bench.add_argument("--pairs", type=int, default=100, metavar="P",
                        help="difference pairs to time on GloVe 50d (0 to skip; default: 100)")
     bench.add_argument("--gensim-dims", type=_positive, metavar="N",
                        help="time the gensim loop on the first N dimensions only, scaled to all (default: all)")
 
-    sql = commands.add_parser("sql", help="run a read-only SQL query")
-    sql.add_argument("query")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql = commands.add_parser("sql", help="run one read-only SQL query",
+                              description="Run one query on a read-only connection that can reach nothing "
+                              "outside the database (no files, other databases, extensions or network) "
+                              "unless --read-files or --attach allows it, read-only.")
+    sql.add_argument("query", help="one SQL query (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA)")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                     help="output format; csv and json stream every row (default: table)")
+    sql.add_argument("--limit", type=_non_negative, metavar="N",
+                     help=f"print at most N rows, 0 for all (default: {SQL_TABLE_LIMIT} for table, all for csv and json)")
+    sql.add_argument("--read-files", type=Path, nargs="+", default=[], metavar="DIR",
+                     help="let the query read files under these folders, e.g. read_csv('DIR/x.csv') (default: none)")
+    sql.add_argument("--attach", type=Path, nargs="+", default=[], metavar="DB",
+                     help="attach these DuckDB files read-only, each as its file name without extension (default: none)")
     return parser
 
 
-def _print_result(result) -> None:
+def _print_result(result, notes: bool = True) -> None:
     if result.action == "skipped":
         print(f"{result.label}: already stored as run {result.run_id} (same fingerprint); --force recomputes it")
         return
@@ -233,7 +334,7 @@ def _print_result(result) -> None:
     if result.mlflow_run_id:
         line += f", MLflow run {result.mlflow_run_id}"
     print(line)
-    if result.notes:
+    if result.notes and notes:
         print(f"  pairs not computed: {'; '.join(result.notes)}")
     if result.mlflow_error:
         print(f"  MLflow logging failed ({result.mlflow_error}); the findings are stored", file=sys.stderr)
@@ -251,7 +352,8 @@ def _ingest(args, db: Path) -> None:
             print(f"{label}: dimension words among its {n_words} trained words counted {args.min_count}+ times stored")
         return
 
-    settings = AnalysisSettings(top_k=args.top_k, pairs=tuple(args.pairs))
+    settings = AnalysisSettings(top_k=args.top_k or AnalysisSettings.top_k, pairs=tuple(args.pairs),
+                                all_if_fewer=args.top_k is None, superposition_words=args.superposition_words)
     common = dict(settings=settings, track=not args.no_mlflow, force=args.force,
                   progress=Bars(), lock_timeout=args.lock_timeout)
     if args.source == "pretrained":
@@ -305,10 +407,9 @@ def _show_outcome(outcome) -> None:
 def _training_grid(args):
     """One source per (dimension, seed), the corpus read once."""
     from polyuni_db.sources.corpora import load_corpus
-    from polyuni_db.sources.trained import TrainedSource, TrainParams
+    from polyuni_db.sources.trained import TrainedSource
 
-    params = TrainParams(sg=args.sg, window=args.window, min_count=args.min_count,
-                         epochs=args.epochs, workers=args.workers)
+    params = TrainParams(**{name: getattr(args, name) for name in TrainParams.__dataclass_fields__})
     template = args.label
     if template:
         for placeholder, values in (("{dim}", args.dims), ("{seed}", args.seeds)):
@@ -318,7 +419,7 @@ def _training_grid(args):
             template.format(corpus="c", dim=1, seed=1)
         except (KeyError, IndexError, ValueError):
             raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{dim}} and {{seed}}") from None
-    corpus = load_corpus(args.corpus, lowercase=args.lowercase)
+    corpus = load_corpus(args.corpus, lowercase=args.lowercase, progress=Bars())
     for dim in args.dims:
         for seed in args.seeds:
             source = TrainedSource(corpus, dim, seed, params)
@@ -337,26 +438,63 @@ def _runs(db: Path, lock_timeout: float) -> None:
 
 
 def _print_table(columns: list[str], rows: list[list]) -> None:
-    text = [[("" if value is None else str(value)) for value in row] for row in rows]
-    widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
-    print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
-    print("  ".join("-" * width for width in widths))
-    for row in text:
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    _print_table_batches(columns, [rows])
 
 
-def _sql(db: Path, query: str, fmt: str, lock_timeout: float) -> None:
-    from polyuni_db.store.read import read_only_query
+def _print_table_batches(columns: list[str], batches) -> None:
+    """Aligned columns, widths taken from the first batch so that later ones print as they come."""
+    widths = None
+    for rows in batches:
+        text = [[("" if value is None else str(value)) for value in row] for row in rows]
+        if widths is None:
+            widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
+            print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
+            print("  ".join("-" * width for width in widths))
+        for row in text:
+            print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    if widths is None:
+        _print_table_batches(columns, [[]])
 
-    columns, rows = read_only_query(db, query, lock_timeout)
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    elif fmt == "json":
-        print(json.dumps([dict(zip(columns, row)) for row in rows], default=str, ensure_ascii=False, indent=1))
-    else:
-        _print_table(columns, [list(row) for row in rows])
+
+def _first_rows(batches, limit: int, cut: list):
+    """The batches up to ``limit`` rows in all (0: all); ``cut`` gets True when rows were left out."""
+    remaining = limit or None
+    for rows in batches:
+        if remaining is not None and len(rows) >= remaining:
+            if len(rows) > remaining or next(batches, None):
+                cut.append(True)
+            yield rows[:remaining]
+            return
+        if remaining is not None:
+            remaining -= len(rows)
+        yield rows
+
+
+def _sql(args, db: Path) -> None:
+    from polyuni_db.store.read import stream_query
+
+    limit = args.limit if args.limit is not None else (SQL_TABLE_LIMIT if args.format == "table" else 0)
+    cut: list = []
+    with stream_query(db, args.query, args.lock_timeout, read_folders=tuple(args.read_files),
+                      attach=tuple(args.attach)) as (columns, batches):
+        batches = _first_rows(batches, limit, cut)
+        if args.format == "csv":
+            writer = csv.writer(sys.stdout)
+            writer.writerow(columns)
+            for rows in batches:
+                writer.writerows(rows)
+        elif args.format == "json":  # a JSON array, one object a line, written as rows arrive
+            separator = "[\n"
+            for rows in batches:
+                for row in rows:
+                    sys.stdout.write(separator + json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
+                    separator = ",\n"
+            print("[]" if separator == "[\n" else "\n]")
+        else:
+            _print_table_batches(columns, batches)
+    if cut:
+        print(f"polyuni: only the first {limit} rows are shown; --limit N shows more, --limit 0 all",
+              file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -371,11 +509,14 @@ def run(argv: list[str] | None = None) -> None:
     elif args.command == "runs":
         _runs(db, args.lock_timeout)
     elif args.command == "sql":
-        _sql(db, args.query, args.format, args.lock_timeout)
+        _sql(args, db)
     elif args.command == "compare":
-        from polyuni_db.compare import compare
+        from polyuni_db.compare import compare, rotation_nulls
 
-        stored = compare(db, args.labels, args.words, args.k, args.permutations, args.seed, Bars(), args.lock_timeout)
+        if args.axes_only:
+            stored = rotation_nulls(db, args.labels, args.permutations, args.seed, Bars(), args.lock_timeout)
+        else:
+            stored = compare(db, args.labels, args.words, args.k, args.permutations, args.seed, Bars(), args.lock_timeout)
         print(f"{stored} similarity scores stored (pairs compared before with these settings are kept); "
               "see the view similarity_scores")
     elif args.command == "bench":
@@ -407,24 +548,53 @@ def _bench(args) -> None:
     print(json.dumps(result.as_dict()))
 
 
+def _check_report_folder(out: Path) -> None:
+    """Before any work: index.html must be writable in ``out`` (made if missing)."""
+    from polyuni_db.store.db import can_create_in
+
+    if out.exists() and not out.is_dir():
+        raise PolyuniError(f"--out {out} is a file; give a folder for index.html")
+    existing = next(folder for folder in (out, *out.absolute().parents) if folder.exists())
+    if not existing.is_dir() or not can_create_in(existing):
+        raise PolyuniError(f"--out {out}: cannot write in {existing}")
+
+
 def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
     from polyuni_db.report import render_report
 
-    print(f"report: {render_report(db, out, lock_timeout).resolve()}")
+    _check_report_folder(out)
+    timings: dict = {}
+    path = render_report(db, out, lock_timeout, progress=Bars(), timings=timings)
+    cached = timings["figures"] - timings["drawn"]
+    print(f"report: {path.resolve()} (read in {timings['read_seconds']:.1f} s; {timings['figures']} figures in "
+          f"{timings['draw_seconds']:.1f} s: {timings['drawn']} drawn, {cached} from the cache)")
 
 
 def _study(args, db: Path) -> None:
-    from polyuni_db.study import run_study
+    from collections import Counter
+
+    from polyuni_db.study import not_requested, run_study
+
+    _check_report_folder(args.out)
+    missing_pairs = Counter()
 
     def show(outcome) -> None:
         if outcome.result is None:
             print(f"{outcome.label}: could not be ingested ({outcome.error}); the report says so", file=sys.stderr)
         else:
-            _print_result(outcome.result)
+            _print_result(outcome.result, notes=False)
+            missing_pairs.update(note.split(" ")[0] for note in outcome.result.notes)
 
-    run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
-              progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
-              bundles=args.bundles, on_status=SweepBar())
+    outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
+                         progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
+                         bundles=args.bundles, on_status=SweepBar())
+    if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
+        print("pairs not computed, their words missing from the model: "
+              + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
+              + " (see the view difference_comparison)")
+    failed = [outcome for outcome in outcomes if outcome.result is None]
+    for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
+        print(f"not in this study: {label} ({reason})")
     _report_page(db, args.out, args.lock_timeout)
 
 
@@ -451,15 +621,37 @@ def _import(args, db: Path) -> None:
                                     progress=Bars(), lock_timeout=args.lock_timeout))
 
 
+# DuckDB's words for a machine that cannot take a write (disk full, file size limit, permissions).
+STORAGE_FAILURES = ("Could not write", "No space left", "File too large", "Permission denied", "Read-only file system")
+
+
+def _environment_error(error: Exception) -> str | None:
+    """A failure of the machine rather than of polyuni (disk full, permissions, memory), in one line."""
+    import duckdb
+
+    error = getattr(error, "orig", None) or error  # SQLAlchemy wraps DuckDB's errors
+    if isinstance(error, MemoryError):
+        return "out of memory" + (f": {error}" if str(error) else "")
+    if isinstance(error, OSError):
+        return str(error)
+    if isinstance(error, (duckdb.IOException, duckdb.PermissionException, duckdb.OutOfMemoryException)) or (
+            isinstance(error, duckdb.Error) and any(words in str(error) for words in STORAGE_FAILURES)):
+        return str(error).splitlines()[0]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: user mistakes become one line on stderr, never a traceback."""
+    for stream in (sys.stdout, sys.stderr):  # piped into `tee`, lines still show as they happen
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
     try:
         run(argv)
     except PolyuniError as error:
         print(f"polyuni: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("polyuni: interrupted; nothing half-written was kept", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(f"polyuni: {interrupt or 'interrupted; nothing half-written was kept'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head`: not an error
@@ -467,6 +659,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug: say so in one line, and how to see the traceback
         if os.environ.get("POLYUNI_DEBUG"):
             raise
+        if reason := _environment_error(error):
+            print(f"polyuni: error: {reason}", file=sys.stderr)
+            return 1
         print(f"polyuni: internal error: {type(error).__name__}: {error} "
               "(set POLYUNI_DEBUG=1 for the traceback)", file=sys.stderr)
         return 2

@@ -1,15 +1,16 @@
 """From an embedding to the rows of every findings table (as Arrow tables, without run_id)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
 
 from polyuni_db.analysis.dimension_words import dimension_words
-from polyuni_db.analysis.geometry import pair_geometry
+from polyuni_db.analysis.geometry import cosine_matrix, pair_geometry
 from polyuni_db.analysis.neighbours import difference_neighbours
 from polyuni_db.analysis.ranking import rankable, row_norms
+from polyuni_db.analysis.superposition import superposition
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding
 
@@ -23,16 +24,29 @@ class AnalysisSettings:
 
     top_k: int = 10
     pairs: tuple[tuple[str, str], ...] = DEFAULT_PAIRS
+    # rank every word of a model with fewer rankable words than top_k (a minimal corpus), instead of
+    # refusing it: what the command line does when --top-k is not given
+    all_if_fewer: bool = False
+    # word_superposition for a model of more than SMALL_MODEL_WORDS words: over its N most frequent
+    superposition_words: int | None = None
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
             raise PolyuniError(f"top-k must be at least 1, not {self.top_k}")
+        if self.superposition_words is not None and self.superposition_words < 2:
+            raise PolyuniError(f"superposition needs at least 2 words, not {self.superposition_words}")
         for word_a, word_b in self.pairs:
             if word_a == word_b:
                 raise PolyuniError(f"pair {word_a}:{word_b} has the same word twice")
 
     def spec(self) -> dict:
-        return {"top_k": self.top_k, "pairs": [f"{a}:{b}" for a, b in self.pairs]}
+        spec = {"top_k": self.top_k, "pairs": [f"{a}:{b}" for a, b in self.pairs]}
+        # absent by default: older fingerprints stay valid
+        if self.superposition_words is not None:
+            spec["superposition_words"] = self.superposition_words
+        if self.all_if_fewer:
+            spec["all_if_fewer"] = True
+        return spec
 
 
 @dataclass
@@ -101,12 +115,14 @@ def _word_stat_rows(embedding: Embedding, words: np.ndarray, norms: np.ndarray) 
         "count": pa.array(embedding.counts, pa.int64()) if embedding.counts is not None
         else pa.nulls(n_words, pa.int64()),
         "norm": norms,
-        "trained": pa.array(embedding.trained) if embedding.trained is not None
+        "trained": pa.array(embedding.trained) if embedding.moved is not None
         else pa.nulls(n_words, pa.bool_()),
+        "moved": pa.array(embedding.moved, pa.float64()) if embedding.moved is not None
+        else pa.nulls(n_words, pa.float64()),
     })
 
 
-def _small_model_rows(words: np.ndarray, vectors: np.ndarray) -> tuple[pa.Table, pa.Table]:
+def _small_model_rows(words: np.ndarray, vectors: np.ndarray, initial: np.ndarray | None) -> tuple[pa.Table, pa.Table]:
     n_words, n_dims = vectors.shape
     coordinates = pa.table({
         "word": pa.array(np.repeat(words, n_dims)),
@@ -114,13 +130,27 @@ def _small_model_rows(words: np.ndarray, vectors: np.ndarray) -> tuple[pa.Table,
         "value": np.asarray(vectors, dtype=np.float64).ravel(),
     })
     geometry = pair_geometry(vectors)
+    # the same pair's cosine before training: what random vectors give, the null of pair_interference
+    initial_cosine = (np.clip(cosine_matrix(initial)[geometry.first, geometry.second], -1.0, 1.0)
+                      if initial is not None else np.full(len(geometry.first), np.nan))
     pairs = pa.table({
         "word_a": pa.array(words[geometry.first]),
         "word_b": pa.array(words[geometry.second]),
         "cosine": pa.array(geometry.cosine, from_pandas=True),
         "angle_degrees": pa.array(geometry.angle_degrees, from_pandas=True),
+        "initial_cosine": pa.array(initial_cosine, from_pandas=True),
     })
     return coordinates, pairs
+
+
+def _superposition_rows(words: np.ndarray, vectors: np.ndarray) -> pa.Table:
+    measures = superposition(vectors)
+    return pa.table({
+        "word": pa.array(words),
+        "dimensionality": pa.array(measures.dimensionality, from_pandas=True),
+        "dimensionality_unit": pa.array(measures.dimensionality_unit, from_pandas=True),
+        "max_interference": pa.array(measures.max_interference, from_pandas=True),
+    })
 
 
 def analyse(embedding: Embedding, settings: AnalysisSettings) -> Findings:
@@ -130,9 +160,11 @@ def analyse(embedding: Embedding, settings: AnalysisSettings) -> Findings:
     norms = row_norms(vectors)
     n_rankable = int(rankable(norms).sum())  # zero, NaN and infinite vectors are kept but not ranked
     if settings.top_k > n_rankable:
-        raise PolyuniError(
-            f"top-k {settings.top_k} is larger than the model's {n_rankable} rankable words"
-        )
+        if not settings.all_if_fewer or n_rankable == 0:
+            raise PolyuniError(
+                f"top-k {settings.top_k} is larger than the model's {n_rankable} rankable words"
+            )
+        settings = replace(settings, top_k=n_rankable)
     index = {word: i for i, word in enumerate(embedding.words)}
     pairs, neighbours = _difference_rows(words, index, vectors, norms, settings)
     tables = {
@@ -142,12 +174,17 @@ def analyse(embedding: Embedding, settings: AnalysisSettings) -> Findings:
         "word_stats": _word_stat_rows(embedding, words, norms),
     }
     if len(words) <= SMALL_MODEL_WORDS:
-        tables["word_vectors"], tables["pair_geometry"] = _small_model_rows(words, vectors)
+        tables["word_vectors"], tables["pair_geometry"] = _small_model_rows(words, vectors, embedding.initial_vectors)
+        tables["word_superposition"] = _superposition_rows(words, vectors)
+    elif settings.superposition_words is not None:  # rows are in vocabulary (frequency) order
+        n = settings.superposition_words
+        tables["word_superposition"] = _superposition_rows(words[:n], vectors[:n])
     finite = np.isfinite(norms)
     summary = {
         "vocab_size": len(words),
         "n_unrankable": len(words) - n_rankable,
-        "n_untrained": None if embedding.trained is None else int((~embedding.trained).sum()),
+        "top_k": settings.top_k,
+        "n_untrained": None if embedding.moved is None else int((~embedding.trained).sum()),
         "mean_norm": float(norms[finite].mean()) if finite.any() else float("nan"),
     }
     return Findings(tables={k: v for k, v in tables.items() if v is not None}, summary=summary)

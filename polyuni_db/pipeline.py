@@ -17,7 +17,7 @@ from polyuni_db.bundle import compute_run, read_bundle
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.store.bundles import import_bundle
-from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, database_file
 from polyuni_db.store.write import set_mlflow, stored_run
 
 # Findings logged to MLflow as CSV artifacts (word_stats is too large to be useful there).
@@ -59,7 +59,8 @@ def ingest(
     """Ingest one run in this process: compute its bundle, then commit it. A run whose fingerprint
     is already stored is skipped unless ``force``."""
     label, parameters, run_fingerprint = run_identity(source, label, settings)
-    if not force and (stored := stored_run(db_path, label, run_fingerprint, lock_timeout)):
+    db_path = database_file(db_path, for_writing=True)  # before any work: the folder must take it
+    if stored := stored_run(db_path, label, run_fingerprint, lock_timeout, force):
         return IngestResult(stored.label, stored.run_id, "skipped")
     # beside the database, so that the committer links the vectors into place instead of copying
     with tempfile.TemporaryDirectory(prefix=".polyuni-bundle-", dir=db_path.resolve().parent) as folder:
@@ -93,7 +94,12 @@ def _track(db_path: Path, run_id: int, label: str, parameters: dict, metrics: di
     from polyuni_db.tracking import log_run
 
     try:
-        mlflow_run_id = log_run(db_path, label, parameters, metrics, artifacts)
+        mlflow_run_id = log_run(db_path, label, parameters, metrics, artifacts, run_id)
+    except KeyboardInterrupt:  # the findings are stored: say so, not that nothing was kept
+        set_mlflow(db_path, run_id, None, "failed", lock_timeout)
+        raise KeyboardInterrupt(
+            f"interrupted while logging to MLflow; run {run_id} ({label}) is stored, "
+            "`polyuni mlflow-sync` logs it") from None
     except Exception as error:  # the findings are stored; `polyuni mlflow-sync` can log them later
         set_mlflow(db_path, run_id, None, "failed", lock_timeout)
         return None, str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -11,6 +11,13 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 EXPERIMENT = "polyuni-db"
+# MLflow's own HTTP settings, used unless the user set them: a tracking server that is down costs
+# seconds, not MLflow's defaults of a 120 s timeout and 7 retries with back-off.
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+}
 
 
 def tracking_uri(db_path: Path) -> str:
@@ -34,18 +41,35 @@ def flatten(parameters: dict, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def _check_reachable(uri: str) -> None:
+    """Fail at once where MLflow would retry for minutes: a sqlite store it cannot create or write."""
+    if not uri.startswith("sqlite:///"):
+        return
+    from polyuni_db.store.db import can_create_in
+
+    store = Path(uri[len("sqlite:///"):])
+    if not can_create_in(store.parent):  # sqlite writes a journal beside the store
+        raise PermissionError(f"cannot write the MLflow store {store}: its folder is not writable")
+
+
 def log_run(
-    db_path: Path, label: str, parameters: dict, metrics: dict[str, float], artifacts: dict[str, pa.Table]
+    db_path: Path, label: str, parameters: dict, metrics: dict[str, float], artifacts: dict[str, pa.Table],
+    polyuni_run_id: int | None = None,
 ) -> str:
-    """Log one run and return its MLflow run id. Raises whatever MLflow raises."""
+    """Log one run and return its MLflow run id. Raises whatever MLflow raises. The MLflow run is named
+    by the label and tagged with the label and polyuni's ``run_id``."""
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
     from mlflow.utils.time import get_current_time_millis
 
-    for name in ("alembic", "mlflow"):  # MLflow narrates migrating its sqlite store at INFO
-        logging.getLogger(name).setLevel(logging.WARNING)
+    # MLflow narrates migrating its sqlite store at INFO, and each HTTP retry at WARNING
+    for name in ("alembic", "mlflow", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
     uri = tracking_uri(db_path)
+    _check_reachable(uri)
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
@@ -55,7 +79,10 @@ def log_run(
         experiment_id = client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
     else:
         experiment_id = experiment.experiment_id
-    run = client.create_run(experiment_id, run_name=label, tags={"polyuni.database": str(db_path.resolve())})
+    tags = {"polyuni.database": str(db_path.resolve()), "polyuni.label": label}
+    if polyuni_run_id is not None:
+        tags["polyuni.run_id"] = str(polyuni_run_id)
+    run = client.create_run(experiment_id, run_name=label, tags=tags)
     run_id = run.info.run_id
     try:
         now = get_current_time_millis()

@@ -1,6 +1,7 @@
 """Google-News-size benchmarks, on synthetic matrices (the real model is 3.6 GB and needs internet).
 
     python scripts/bench_google_news_scale.py [--sizes 1000000 3000000] [--gensim-dims N] [--skip-end-to-end]
+        [--dim 300] [--pairs 100] [--end-to-end-size 3000000] [--no-mlflow]
 
 1. `polyuni bench` at each size: dimension words against the notebook's gensim loop, and 100
    difference pairs on GloVe.
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 
-def end_to_end(vocab: int, dim: int) -> dict:
+def end_to_end(vocab: int, dim: int, mlflow: bool = True) -> dict:
 
     from polyuni_db.bench import synthetic_matrix
     from polyuni_db.findings import AnalysisSettings, analyse
@@ -47,8 +48,9 @@ def end_to_end(vocab: int, dim: int) -> dict:
                "created_at": __import__("datetime").datetime.now()}
         write_run(db, run, findings.tables)
         written = time.perf_counter()
-        log_run(db, "synthetic_google_news", parameters, {"vocab_size": vocab},
-                {name: findings.tables[name] for name in ("dimension_words", "difference_neighbours")})
+        if mlflow:
+            log_run(db, "synthetic_google_news", parameters, {"vocab_size": vocab},
+                    {name: findings.tables[name] for name in ("dimension_words", "difference_neighbours")})
         logged = time.perf_counter()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"vocab": vocab, "dim": dim, "analyse_s": round(analysed - started, 2),
@@ -63,15 +65,21 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 3_000_000])
     parser.add_argument("--gensim-dims", type=int, help="time the gensim loop on this many dimensions only")
     parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--dim", type=int, default=300, help="dimensions of every matrix (default: 300)")
+    parser.add_argument("--pairs", type=int, default=100, help="difference pairs timed on GloVe (default: 100)")
+    parser.add_argument("--end-to-end-size", type=int, default=3_000_000, metavar="N",
+                        help="words of the end-to-end run (default: 3000000)")
+    parser.add_argument("--no-mlflow", action="store_true", help="leave MLflow out of the end-to-end run")
     args = parser.parse_args()
     for size in args.sizes:
-        command = [sys.executable, "-m", "polyuni_db.cli", "bench", "--vocab", str(size), "--dim", "300"]
+        command = [sys.executable, "-m", "polyuni_db.cli", "bench", "--vocab", str(size), "--dim", str(args.dim),
+                   "--pairs", str(args.pairs)]
         if args.gensim_dims:
             command += ["--gensim-dims", str(args.gensim_dims)]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         print(output.strip().splitlines()[-1], flush=True)
     if not args.skip_end_to_end:
-        print(json.dumps(end_to_end(3_000_000, 300)), flush=True)
+        print(json.dumps(end_to_end(args.end_to_end_size, args.dim, not args.no_mlflow)), flush=True)
 
 
 if __name__ == "__main__":

@@ -13,33 +13,47 @@ import json
 import time
 from pathlib import Path
 
-import duckdb
+from datetime import datetime, timezone
 
-from polyuni_db.store.read import init
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from polyuni_db.pipeline import fingerprint
+from polyuni_db.store.write import write_run
 
 
 def build(db: Path, runs: int, dims: int, vocab: int, vocabularies: int, top_k: int) -> None:
-    init(db)
+    """Each synthetic run goes in through the library's write_run, as an ingest's would."""
+    rng = np.random.default_rng(42)
     shift = vocab // 2  # vocabulary v holds words v·shift .. v·shift + vocab - 1
-    with duckdb.connect(str(db)) as con:
-        con.execute("SELECT setseed(0.42)")
-        con.execute(f"""
-            INSERT INTO runs
-            SELECT r, printf('syn_%03d', r), md5(r::VARCHAR), 'complete', 'train', 'word2vec',
-                   printf('corpus_%d', r % {vocabularies}), {dims}, r, {top_k}, '{{}}', {vocab}, 0, 0,
-                   1.0, 0.0, 0.0, NULL, 'skipped', now()::TIMESTAMP
-            FROM range(1, {runs} + 1) AS t(r)""")
-        con.execute(f"""
-            INSERT INTO word_stats
-            SELECT r, 'w' || ((r % {vocabularies}) * {shift} + i), i + 1, {vocab} - i, 1.0, true
-            FROM range(1, {runs} + 1) AS a(r), range({vocab}) AS b(i)""")
-        con.execute(f"""
-            INSERT INTO dimension_words
-            SELECT r, d, pole, k,
-                   'w' || ((r % {vocabularies}) * {shift} + floor({vocab} * pow(random(), 3))::BIGINT),
-                   0.5
-            FROM range(1, {runs} + 1) AS a(r), range({dims}) AS b(d),
-                 (VALUES ('max'), ('min')) AS c(pole), range(1, {top_k} + 1) AS e(k)""")
+    ranks = np.arange(vocab)
+    n_dimension_words = dims * 2 * top_k
+    for run_id in range(1, runs + 1):
+        first = (run_id % vocabularies) * shift
+        word_stats = pa.table({
+            "word": pa.array([f"w{first + i}" for i in ranks]),
+            "rank": pa.array(ranks + 1, pa.int32()),
+            "count": pa.array(vocab - ranks, pa.int64()),
+            "norm": pa.array(np.ones(vocab, np.float32)),
+            "trained": pa.array(np.ones(vocab, bool)),
+        })
+        drawn = first + np.floor(vocab * rng.random(n_dimension_words) ** 3).astype(np.int64)
+        dimension_words = pa.table({
+            "dimension": pa.array(np.repeat(np.arange(dims), 2 * top_k), pa.int32()),
+            "pole": pa.array(np.tile(np.repeat(["max", "min"], top_k), dims)),
+            "rank": pa.array(np.tile(np.arange(1, top_k + 1), 2 * dims), pa.int32()),
+            "word": pa.array([f"w{i}" for i in drawn]),
+            "similarity": pa.array(np.full(n_dimension_words, 0.5, np.float32)),
+        })
+        parameters = {"vectors": {"source": "synthetic", "run": run_id, "vocab": vocab, "dims": dims}}
+        write_run(db, {
+            "label": f"syn_{run_id:03d}", "fingerprint": fingerprint(parameters), "source": "train",
+            "model_name": "word2vec", "corpus": f"corpus_{run_id % vocabularies}", "dim": dims, "seed": run_id,
+            "top_k": top_k, "parameters": parameters, "vocab_size": vocab, "n_untrained": 0, "n_unrankable": 0,
+            "mean_norm": 1.0, "load_seconds": 0.0, "analysis_seconds": 0.0, "mlflow_run_id": None,
+            "mlflow_status": "skipped", "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        }, {"word_stats": word_stats, "dimension_words": dimension_words})
 
 
 def main() -> None:

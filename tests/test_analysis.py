@@ -8,7 +8,7 @@ from polyuni_db.analysis.dimension_words import dimension_words
 from polyuni_db.analysis.geometry import pair_geometry
 from polyuni_db.analysis.neighbours import difference_neighbours
 from polyuni_db.analysis.ranking import row_norms
-from polyuni_db.analysis.word_stats import trained_mask
+from polyuni_db.analysis.word_stats import relative_movement, was_trained
 
 
 def gensim_axis_query(keyed, dimension: int, pole: str) -> list[tuple[str, float]]:
@@ -99,10 +99,12 @@ def test_pair_geometry_by_hand():
     assert len(got) == 6
 
 
-def test_trained_mask_marks_words_that_never_have_a_neighbour():
-    sentences = [["alone"], ["dog", "bark"], ["rare", "alone"], ["solo"], ["dog"]]
-    vocabulary = {"alone": 0, "dog": 1, "bark": 2, "solo": 3}  # "rare" fell under min_count
-    assert trained_mask(sentences, vocabulary).tolist() == [False, True, True, False]
+def test_relative_movement_is_zero_exactly_for_vectors_that_did_not_change():
+    initial = np.array([[3.0, 4.0], [1.0, 0.0], [0.5, 0.5]])
+    final = np.array([[3.0, 4.0], [1.0, 1e-12], [-0.5, -0.5]])
+    moved = relative_movement(initial, final)
+    np.testing.assert_allclose(moved, [0.0, 1e-12, 2.0])
+    assert was_trained(moved).tolist() == [False, True, True]  # however small the change
 
 
 @pytest.mark.parametrize("chunk_rows", [3, 7, 64, 10_000])

@@ -14,7 +14,7 @@ from polyuni_db.analysis.similarity import (
     random_rotation,
 )
 from polyuni_db.cli import main
-from polyuni_db.compare import add_filtered_variant, compare
+from polyuni_db.compare import add_filtered_variant, compare, rotation_nulls
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.pipeline import ingest
 from polyuni_db.sources.corpora import load_corpus
@@ -131,6 +131,8 @@ def test_filtered_variant_keeps_the_original_rows(control_db):
 
 def test_pairs_already_compared_are_not_compared_again(control_db):
     assert compare(control_db, ["mixed_8", "mixed_8_s2", "mixed_8_rot4"], n_words=400, permutations=20) == 0
+    # the headline table's baseline alone: compare stored it with these rotations already
+    assert rotation_nulls(control_db, ["mixed_8", "mixed_8_s2", "mixed_8_rot4"], rotations=20) == 0
 
 
 def test_the_report_shows_the_controls(control_db, tmp_path):

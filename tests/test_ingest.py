@@ -12,7 +12,7 @@ from polyuni_db.pipeline import ingest
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.files import FileSource
 from polyuni_db.sources.pretrained import PretrainedSource
-from polyuni_db.sources.trained import TrainedSource
+from polyuni_db.sources.trained import TrainedSource, TrainParams
 
 
 def query(db, sql, *params):
@@ -80,6 +80,9 @@ def test_the_run_is_in_mlflow(glove_db):
     assert logged.data.params["vectors.name"] == "glove-wiki-gigaword-50"
     assert logged.data.params["analysis.top_k"] == "10"
     assert logged.data.metrics["vocab_size"] == 400_000
+    # found from either side: the MLflow run is named by the label and tagged with polyuni's run id
+    assert logged.info.run_name == "glove"
+    assert logged.data.tags["polyuni.label"] == "glove" and logged.data.tags["polyuni.run_id"] == str(result.run_id)
     assert {a.path for a in client.list_artifacts(mlflow_run_id)} >= {"dimension_words.csv", "difference_neighbours.csv"}
 
 
@@ -120,15 +123,18 @@ def test_small_models_store_every_vector_and_pair(tmp_path):
         a, b = np.array(vectors[word_a]), np.array(vectors[word_b])
         assert cosine == pytest.approx(a @ b / np.linalg.norm(a) / np.linalg.norm(b), abs=1e-6)
         assert angle == pytest.approx(np.degrees(np.arccos(cosine)), abs=1e-6)
-    # one-word sentences: no word ever has a context, so none was trained
+    # one-word sentences: no word ever has a context, so no vector moved
     assert query(db, "SELECT n_untrained, vocab_size FROM runs") == [(4, 4)]
+    assert query(db, "SELECT max(moved) FROM word_stats") == [(0.0,)]
 
 
 def test_untrained_flag_on_a_corpus_made_for_it(tmp_path):
+    """Without down-sampling, exactly the words that are alone in every sentence keep their vector."""
     corpus = tmp_path / "made.txt"
     corpus.write_text("cat sat\nlonely\ncat mat sat\nhermit\n")
     db = tmp_path / "f.duckdb"
-    ingest(TrainedSource(load_corpus(str(corpus)), 4, 2), db, settings=AnalysisSettings(top_k=2), track=False)
+    ingest(TrainedSource(load_corpus(str(corpus)), 4, 2, TrainParams(sample=0)), db,
+           settings=AnalysisSettings(top_k=2), track=False)
     untrained = query(db, "SELECT word FROM word_stats WHERE NOT trained ORDER BY word")
     assert untrained == [("hermit",), ("lonely",)]
     assert query(db, "SELECT label, seed, n_untrained FROM runs") == [("made_4_s2", 2, 2)]

@@ -3,17 +3,26 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from polyuni_db.report import render_report
+import duckdb
+
+from polyuni_db.cli import main
+from polyuni_db.compare import rotation_nulls
+from polyuni_db.report import figures, render_report
+from polyuni_db.report.build import cell, tokens
 from polyuni_db.store.read import read_only_query
 from polyuni_db.study import plan, run_study
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ROTATIONS = 8  # few rotations: the test checks what is stored and shown, not significance
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +35,7 @@ def study(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setattr(gensim.downloader, "DATA_LIST_URL", "http://127.0.0.1:9/list.json")
     db = folder / "study.duckdb"
     # inline: the gensim-data patches above hold in this process only, not in Dask workers
-    outcomes = run_study(db, "quick", with_google_news=True, track=False, executor="inline")
+    outcomes = run_study(db, "quick", with_google_news=True, track=False, rotations=ROTATIONS, executor="inline")
     page = render_report(db, folder / "out")
     return db, outcomes, page, page.read_text(encoding="utf-8")
 
@@ -45,8 +54,9 @@ def test_the_quick_preset_ingests_its_runs_and_records_what_it_could_not(study):
     assert [o.label for o in failed] == ["google_news"] and "unreachable" in failed[0].error
     _, rows = read_only_query(db, "SELECT label, requested FROM unavailable_sources")
     assert rows == [("google_news", "pretrained word2vec-google-news-300")]
-    again = run_study(db, "quick", track=False, executor="inline")
+    again = run_study(db, "quick", track=False, rotations=ROTATIONS, executor="inline")
     assert {o.result.action for o in again} == {"skipped"}
+    assert rotation_nulls(db, rotations=ROTATIONS) == 0  # every pair has its null already
 
 
 def test_the_page_shows_the_database(study):
@@ -88,12 +98,139 @@ def test_figures_have_alt_text_and_captions(study):
         assert re.search(r'alt="[^"]{10,}"', figure) and "<figcaption>" in figure
 
 
+def _section(page: str, start: str, end: str) -> str:
+    return re.sub(r"\s+", " ", page[page.index(f'id="{start}"'):page.index(f'id="{end}"')])
+
+
+def test_every_pair_over_1000_words_has_its_random_axes_baseline(study):
+    db, _, _, page = study
+    _, large = read_only_query(db, "SELECT label FROM run_summary WHERE vocab_size > 1000 ORDER BY label")
+    labels = [label for (label,) in large]
+    assert labels == ["glove", "lee_background_10", "lee_background_20"]
+    _, nulls = read_only_query(db, """
+        SELECT s.label_a, s.label_b, s.value, o.n_common, round(s.null_mean, 1), s.p_value, s.parameters->>'rotations'
+        FROM similarity_scores AS s JOIN model_overlap AS o USING (label_a, label_b)
+        WHERE s.metric = 'axis_overlap_rotation_null'""")
+    assert sorted((a, b) for a, b, *_ in nulls) == list(itertools.combinations(labels, 2))
+    section = _section(page, "approach-3", "controls")
+    for label_a, label_b, value, n_common, null_mean, p_value, rotations in nulls:
+        assert value == n_common and int(rotations) == ROTATIONS and 1 / (ROTATIONS + 1) <= p_value <= 1
+        row = re.search(rf"<tr><td>{label_a}</td><td>{label_b}</td>(.*?)</tr>", section).group(1)
+        assert f'<td class="num">{cell(null_mean)}</td><td class="num">{cell(p_value)}</td>' in row
+    beat = sum(p_value < 0.05 for *_, p_value, _ in nulls)
+    assert "Of the 3 pairs of models over 1,000 words" in section
+    assert f"<strong>{beat} of 3 share more than random axes give</strong>" in section
+
+
+def test_minimal_models_are_apart_from_the_headline_table_and_heatmap(study):
+    _, _, _, page = study
+    section = _section(page, "approach-3", "controls")
+    headline = section[:section.index("Minimal models (at most 1,000 words)")]
+    assert "corpus_4_2" not in headline and "lee_background_10" in headline
+    minimal = section[section.index("Minimal models (at most 1,000 words)"):]
+    minimal = minimal[:minimal.index("</table>")]
+    assert "<td>corpus_4</td><td>corpus_4</td>" in minimal and "corpus_4_2" not in minimal
+    (heatmap,) = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)" alt="Heatmap of the number of dimension words', page)
+    svg = base64.b64decode(heatmap).decode("utf-8")
+    assert "lee_background_20" in svg and "glove" in svg and "corpus_4" not in svg
+
+
+def test_the_missing_model_is_named_beside_every_table_that_lacks_it(study):
+    _, _, _, page = study
+    for start, end in (("approach-2", "approach-3"), ("approach-3", "controls")):
+        assert "No <strong>Google News word2vec</strong> here" in _section(page, start, end)
+
+
+def test_tokens_that_are_punctuation_are_quoted():
+    assert tokens([".", "and", "P.S.", "can't", "Burke-Rostagno", "``", "2-4"]) == \
+        "“.”, and, “P.S.”, can't, Burke-Rostagno, “``”, 2-4"
+
+
+def test_a_pair_missing_only_because_of_case_says_so(tmp_path):
+    corpus = tmp_path / "capitals.txt"
+    corpus.write_text("Poland is far away\nyoga is calm\nPoland and yoga and tea\n" * 4)
+    db = tmp_path / "case.duckdb"
+    assert main(["--db", str(db), "ingest", "train", "--corpus", str(corpus), "--dims", "2", "--top-k", "2",
+                 "--pairs", "poland:yoga", "--label", "caps", "--no-mlflow"]) == 0
+    section = _section(render_report(db, tmp_path / "out").read_text(encoding="utf-8"), "approach-2", "approach-3")
+    assert "1 model(s) lack poland only because of case (caps): they have “Poland”" in section
+    assert "--lowercase</code> trains on a lowercased copy" in section
+
+
+def test_report_runs_while_another_process_holds_the_file_read_only(study):
+    db, _, page_path, _ = study
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+         "print('open', flush=True); time.sleep(120)", str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        assert main(["--db", str(db), "--lock-timeout", "5", "report", "--out", str(page_path.parent)]) == 0
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_an_old_schema_is_named_not_upgraded(study, tmp_path, capsys):
+    db, _, _, _ = study
+    old = tmp_path / "old.duckdb"
+    shutil.copy(db, old)
+    with duckdb.connect(str(old)) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0003'")
+    assert main(["--db", str(old), "report", "--out", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "schema revision 0003" in error and f"`polyuni --db {old} init`" in error
+    with duckdb.connect(str(old), read_only=True) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+    assert not (tmp_path / "out").exists()
+
+
+def test_figures_are_drawn_once_and_kept_by_their_data(tmp_path):
+    values = np.array([[0.0, 3.0], [3.0, 0.0]])
+    first = [figures.heatmap(["a", "b"], values, "n"), figures.heatmap(["a", "c"], values, "n")]
+    assert figures.draw_all(first, tmp_path) == 2
+    again = [figures.heatmap(["a", "b"], values, "n")]
+    assert figures.draw_all(again, tmp_path) == 0 and again[0].uri == first[0].uri
+    assert len(list(tmp_path.glob("*.uri"))) == 1  # the figure no page uses any more is gone
+    changed = [figures.heatmap(["a", "b"], values * 2, "n")]
+    assert figures.draw_all(changed, tmp_path) == 1 and changed[0].uri != first[0].uri
+
+
+# In the browser: every element within its container (no sideways scrolling at 1366 px, every
+# details block opened but the SQL), and no numeric cell on more than one line.
+LAYOUT_PROBLEMS = """() => {
+  document.querySelectorAll('details:not(.sql)').forEach(d => d.open = true);
+  const problems = [];
+  const main = document.querySelector('main').getBoundingClientRect();
+  for (const e of document.querySelectorAll('main *')) {
+    if (e.closest('details.sql')) continue;
+    const box = e.getBoundingClientRect();
+    if (box.width > 0 && box.right > main.right + 1) problems.push('beyond the page: ' + e.tagName + ' ' + e.textContent.slice(0, 40));
+    if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
+      problems.push('scrolls sideways: ' + e.tagName + ' ' + e.textContent.slice(0, 40));
+  }
+  for (const td of document.querySelectorAll('td.num, td.id')) {
+    const range = document.createRange();
+    range.selectNodeContents(td);
+    const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+    if (lines.size > 1) problems.push('wrapped: ' + td.textContent);
+  }
+  return problems;
+}"""
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install Debian's chromium (.ci/run does) to see the page")
 def test_the_page_in_headless_chromium(study, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     from PIL import Image
 
-    _, _, page_path, _ = study
+    db, _, page_path, _ = study
+    # runs logged in MLflow, as after `make study`: 32-character run ids in the runs table
+    logged = tmp_path / "logged.duckdb"
+    shutil.copy(db, logged)
+    with duckdb.connect(str(logged)) as connection:
+        connection.execute("UPDATE runs SET mlflow_run_id = md5(label), mlflow_status = 'logged'")
+    shutil.copytree(page_path.parent / ".figure-cache", tmp_path / "out" / ".figure-cache")
+    page_path = render_report(logged, tmp_path / "out")
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
@@ -107,13 +244,46 @@ def test_the_page_in_headless_chromium(study, tmp_path):
             widths = page.evaluate("Array.from(document.images).map(image => image.naturalWidth)")
             n_tables = page.evaluate("document.querySelectorAll('table thead th').length")
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            runs_table = page.evaluate("""() => {
+              const table = document.querySelector('#overview table');
+              const status = Array.from(table.querySelectorAll('th')).find(th => th.textContent === 'mlflow_status');
+              const id = table.querySelector('td.id');
+              return {status_right: status.getBoundingClientRect().right, id: id.textContent,
+                      id_clipped: id.scrollWidth > id.clientWidth || id.getBoundingClientRect().right > window.innerWidth};
+            }""")
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=False)
+            problems = page.evaluate(LAYOUT_PROBLEMS)
         finally:
             browser.close()
     assert errors == []
     assert len(widths) >= 5 and all(width > 0 for width in widths)
     assert n_tables > 20
     assert overflow <= 0  # reads at laptop width without sideways scrolling of the page
+    assert runs_table["status_right"] <= 1366 and len(runs_table["id"]) == 32 and not runs_table["id_clipped"]
+    assert problems == []
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 20  # not a blank page
+
+
+def test_approach_1_states_what_training_did(study):
+    """The measured change of the published runs, the trained variants' figures beside them, the
+    dimensionality figure and pair_interference with its random baseline, all from the database."""
+    db, _, _, page = study
+    section = page[page.index('id="approach-1"'):page.index('id="approach-2"')]
+    _, published = read_only_query(db, "SELECT count(*), count(*) FILTER (WHERE NOT trained), max(moved) "
+                                       "FROM word_stats JOIN runs USING (run_id) WHERE label = corpus || '_' || dim AND corpus LIKE 'corpus_%'")
+    n_vectors, n_untrained, largest = published[0]
+    assert n_untrained == n_vectors and largest == 0.0  # the published settings train nothing
+    assert f"training left {n_vectors} of the {n_vectors} word vectors" in section
+    assert "therefore show random vectors" in section
+    for title in ("Figure 1:", "Figure 2:", "Figure 3:"):
+        assert f'alt="{title} scatter plots of the 4 words of corpus_4' in section
+    assert 'alt="scatter plots of the 5 words of corpus_bark_2_trained' in section
+    assert "Words in corpus order: Dog, Bark, Tree, Sound, Creak." in section
+    assert 'alt="Mean feature dimensionality against dimensions' in section
+    _, interference = read_only_query(db, "SELECT count(*), count(*) FILTER (WHERE share_interfering >= 0.9) "
+                                          "FROM pair_interference WHERE n_seeds >= 2")
+    pairs, universal = interference[0]
+    assert pairs == 20 and f"{universal} of {pairs} word pairs interfere" in section
+    assert "<th scope=\"col\">random_share</th>" in section

@@ -79,13 +79,15 @@ def test_text_corpus_errors(tmp_path):
 
 
 def test_missing_nltk_corpus_names_the_remedy(tmp_path):
-    """With an empty NLTK_DATA and no internet, the error says how to get the corpus."""
+    """With an empty NLTK_DATA and no internet, the error says how to get the corpus, in one line."""
     env = {**os.environ, "NLTK_DATA": str(tmp_path)}
-    code = "from polyuni_db.sources.corpora import load_corpus; load_corpus('abc')"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "polyuni_db.cli", "--db", str(tmp_path / "x.duckdb"), "ingest", "train",
+               "--corpus", "abc", "--dims", "2", "--no-mlflow"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     if result.returncode == 0:
         pytest.skip("nltk.download reached the internet")
     assert "nltk.downloader abc" in result.stderr and "NLTK_DATA" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 @pytest.mark.parametrize("fmt", ["word2vec-bin", "word2vec-text", "glove-text"])
@@ -200,18 +202,31 @@ def test_unreachable_gensim_data_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_training_records_counts_and_untrained_words(tmp_path):
+    """A word alone in every sentence has no context: its vector is never updated (sample=0, so
+    down-sampling leaves every token of this tiny corpus in)."""
     corpus_file = tmp_path / "made.txt"
     corpus_file.write_text("dog bark\nalone\ndog sound bark\nsolo\nalone\n")
     corpus = load_corpus(str(corpus_file))
-    embedding = TrainedSource(corpus, dim=3, seed=1).load()
+    embedding = TrainedSource(corpus, dim=3, seed=1, params=TrainParams(sample=0, epochs=20)).load()
     stats = dict(zip(embedding.words, zip(embedding.counts.tolist(), embedding.trained.tolist())))
     assert stats == {
         "dog": (2, True), "bark": (2, True), "alone": (2, False), "sound": (1, True), "solo": (1, False),
     }
+    moved = dict(zip(embedding.words, embedding.moved.tolist()))
+    assert moved["alone"] == moved["solo"] == 0.0 and min(moved["dog"], moved["bark"], moved["sound"]) > 0
+    np.testing.assert_allclose(
+        np.linalg.norm(embedding.vectors - embedding.initial_vectors, axis=1)
+        / np.linalg.norm(embedding.initial_vectors, axis=1), embedding.moved, rtol=1e-6)
 
 
 def test_training_parameters_are_checked():
     with pytest.raises(PolyuniError, match="window must be at least 1"):
         TrainParams(window=0)
+    with pytest.raises(PolyuniError, match="sample must be 0 or more"):
+        TrainParams(sample=-0.1)
+    with pytest.raises(PolyuniError, match="leaves nothing to train"):
+        TrainParams(negative=0, hs=0)
+    with pytest.raises(PolyuniError, match="min-alpha 0.5 is larger than alpha 0.025"):
+        TrainParams(min_alpha=0.5)
     with pytest.raises(PolyuniError, match="dimensions must be at least 1"):
         TrainedSource(load_corpus("corpus_2"), dim=0, seed=1)

@@ -15,12 +15,17 @@ class PairGeometry(NamedTuple):
     angle_degrees: np.ndarray
 
 
-def pair_geometry(vectors: np.ndarray) -> PairGeometry:
-    """Every unordered pair of rows; pairs with a zero vector get NaN (no direction, no angle)."""
+def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
+    """The cosine of every pair of rows, in float64; NaN where a vector is zero."""
     matrix = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(matrix, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cosines = (matrix @ matrix.T) / np.outer(norms, norms)
-    first, second = np.triu_indices(matrix.shape[0], k=1)
+        return (matrix @ matrix.T) / np.outer(norms, norms)
+
+
+def pair_geometry(vectors: np.ndarray) -> PairGeometry:
+    """Every unordered pair of rows; pairs with a zero vector get NaN (no direction, no angle)."""
+    cosines = cosine_matrix(vectors)
+    first, second = np.triu_indices(cosines.shape[0], k=1)
     cosine = np.clip(cosines[first, second], -1.0, 1.0)
     return PairGeometry(first, second, cosine, np.degrees(np.arccos(cosine)))

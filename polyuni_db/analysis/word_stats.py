@@ -1,21 +1,22 @@
-"""Per-word facts that explain dimension words: which vectors were ever trained."""
+"""Per-word facts that explain dimension words: which vectors training moved, and how far."""
 from __future__ import annotations
-
-from typing import Iterable
 
 import numpy as np
 
 
-def trained_mask(sentences: Iterable[list[str]], key_to_index: dict[str, int]) -> np.ndarray:
-    """True for a word that has another in-vocabulary token in some sentence.
+def relative_movement(initial: np.ndarray, final: np.ndarray) -> np.ndarray:
+    """|v - v0| / |v0| per word: how far training moved each vector from its random initial value.
 
-    Word2Vec updates a vector only for a (word, context) pair inside the window, and the window
-    is at least 1, so a word that only ever stands alone (after words under min_count are
-    dropped) keeps its random initial vector.
+    Zero exactly when training never changed the vector, whatever the reason: a word alone in every
+    sentence, tokens dropped by down-sampling, or past gensim's 10,000-token cap of a sentence.
+    (A zero initial vector that moved gives inf; gensim never draws one.)
     """
-    trained = np.zeros(len(key_to_index), dtype=bool)
-    for sentence in sentences:
-        indices = [key_to_index[token] for token in sentence if token in key_to_index]
-        if len(indices) >= 2:
-            trained[indices] = True
-    return trained
+    initial = np.asarray(initial, dtype=np.float64)
+    change = np.linalg.norm(np.asarray(final, dtype=np.float64) - initial, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(change == 0, 0.0, change / np.linalg.norm(initial, axis=1))
+
+
+def was_trained(moved: np.ndarray) -> np.ndarray:
+    """A word counts as trained when training changed its vector at all."""
+    return np.asarray(moved) > 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import time
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,12 +14,20 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
-from polyuni_db.sources.corpora import MINIMAL_CORPORA
-from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect
-from polyuni_db.store.read import init
+from polyuni_db.resources import resource_folder
+from polyuni_db.sources.base import Progress, no_progress
+from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names, load_corpus
+from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+TEMPLATES = resource_folder("templates")
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3
+FIGURE_CACHE = ".figure-cache"  # beside index.html: figures whose data did not change are not drawn again
+# Models of the published study that a page can lack, and how to add each.
+STUDY_MODELS = {DEFAULT_LABELS[GOOGLE_NEWS]: {
+    "name": "Google News word2vec", "size": "300 dimensions, 3,000,000 words; a 1.6 GB download",
+    "command": "polyuni study --with-google-news"}}
+WORD_CHARACTERS = re.compile(r"^\w+(?:['’-]\w+)*$")
 
 
 def cell(value) -> str:
@@ -39,39 +49,103 @@ def cell(value) -> str:
     return str(value)
 
 
+def tokens(words) -> str:
+    """A list of words for a cell, each token that is not a plain word (",", "P.S.", "``") quoted, so
+    that punctuation cannot be read as the separator."""
+    return ", ".join(word if WORD_CHARACTERS.match(word) else f"“{word}”" for word in words or ())
+
+
+def _corpus_order(corpus: str, words: list[str]) -> list[str]:
+    """The words in the order they first occur in the corpus (the study's figures list them so)."""
+    if corpus not in MINIMAL_CORPORA:
+        return words
+    first = {}
+    for sentence in load_corpus(corpus).sentences:
+        for token in sentence:
+            first.setdefault(token, len(first))
+    return sorted(words, key=lambda word: first.get(word, len(first)))
+
+
 def _minimal_models(connection) -> dict[str, dict]:
-    """Per minimal corpus: a superposition grid per model, the pairwise geometry, the mean angle."""
+    """Per minimal corpus and dimension: the published model's superposition grid beside the trained
+    variant's (first seed), the pairwise geometry of the published runs, and their mean angle."""
     vectors = run(connection, queries.SMALL_VECTORS)
     by_run: dict[tuple, dict] = defaultdict(dict)
     for row in vectors.dicts():
-        by_run[(row["corpus"], row["dim"], row["label"])].setdefault(row["word"], {})[row["dimension"]] = row["value"]
+        key = (row["corpus"], row["dim"], row["variant"], row["label"])
+        by_run[key].setdefault(row["word"], {})[row["dimension"]] = row["value"]
     corpora: dict[str, dict] = {}
-    for (corpus, dim, label), coordinates in sorted(by_run.items(), key=lambda item: (item[0][0], item[0][1])):
-        words = list(coordinates)
+    for (corpus, dim, variant, label), coordinates in sorted(by_run.items()):
+        words = _corpus_order(corpus, list(coordinates))
         matrix = np.array([[coordinates[word][d] for d in range(dim)] for word in words])
-        entry = corpora.setdefault(corpus, {"corpus": corpus, "models": [], "sql": vectors.sql})
-        entry["models"].append({
-            "label": label, "dim": dim, "words": words,
-            "figure": figures.superposition_grid(words, matrix),
-        })
+        entry = corpora.setdefault(corpus, {"corpus": corpus, "dims": {}, "sql": vectors.sql})
+        # the published Figures 1 to 3 are corpus_4 at 2, 3 and 4 dimensions
+        title = f"Figure {dim - 1}" if corpus == STUDY_CORPUS and variant == "published" and dim in (2, 3, 4) else None
+        entry["dims"].setdefault(dim, {"dim": dim, "published": None, "trained": None})[variant] = {
+            "label": label, "dim": dim, "words": words, "title": title,
+            "figure": figures.superposition_grid(words, matrix, title),
+        }
     for corpus, entry in corpora.items():
+        by_dim = entry.pop("dims")
+        entry["models"] = [by_dim[dim] for dim in sorted(by_dim)]
         entry["geometry"] = run(connection, queries.PAIR_GEOMETRY, corpus)
         entry["angles"] = run(connection, queries.AVERAGE_ANGLE, corpus)
     order = list(MINIMAL_CORPORA)
     return dict(sorted(corpora.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
 
 
+def _toy_training(connection) -> dict:
+    """Approach 1's question done right: did the toy models train, and is their superposition shared
+    across seeds? Every number is read from the views."""
+    superposition = run(connection, queries.SUPERPOSITION)
+    order = list(MINIMAL_CORPORA)
+    runs = sorted(superposition.dicts(), key=lambda r: (order.index(r["corpus"]) if r["corpus"] in order else 99, r["dim"]))
+    trained_corpora = {r["corpus"] for r in runs if r["variant"] == "trained"}
+    change = run(connection, queries.TRAINING_CHANGE)
+    by_variant = {row["variant"]: row for row in change.dicts()}
+    return {
+        "change": change,
+        "published": by_variant.get("published"),
+        "trained": by_variant.get("trained"),
+        "dimensionality_figure": figures.dimensionality_by_dims([r for r in runs if r["corpus"] in trained_corpora])
+        if trained_corpora else None,
+        "superposition_sql": superposition.sql,
+        "superposition_summary": run(connection, queries.SUPERPOSITION_SUMMARY),
+        "interference_summary": run(connection, queries.INTERFERENCE_SUMMARY),
+        "pair_interference": run(connection, queries.PAIR_INTERFERENCE),
+        "interference": run(connection, queries.INTERFERENCE_FINDINGS).dicts()[0],
+        "interference_sql": queries.INTERFERENCE_FINDINGS,
+    }
+
+
 def _differences(table: Table) -> list[dict]:
+    named = set(corpus_names())
     pairs: dict[tuple, dict] = {}
     for row in table.dicts():
         pair = pairs.setdefault((row["word_a"], row["word_b"]), {
-            "word_a": row["word_a"], "word_b": row["word_b"], "models": [], "missing": []})
+            "word_a": row["word_a"], "word_b": row["word_b"], "models": [], "missing": [], "case_only": [],
+            "case_variants": set(), "case_corpora": set(), "case_missing": set()})
         if row["status"] == "computed":
             pair["models"].append({"label": row["label"], "neighbours": list(zip(row["neighbours"], row["similarities"]))})
         else:
-            pair["missing"].append({"label": row["label"], "why": row["missing_words"] or row["status"]})
+            variants = row["case_variants"] or []
+            missing = (row["missing_words"] or "").split(", ")
+            case_only = bool(variants) and {word.lower() for word in variants} >= {word.lower() for word in missing}
+            pair["missing"].append({"label": row["label"], "why": row["missing_words"] or row["status"],
+                                    "variants": variants})
+            if case_only:  # the run has the word, capitalised differently: a case-sensitive corpus
+                pair["case_only"].append(row["label"])
+                pair["case_variants"].update(variants)
+                pair["case_missing"].update(missing)
+                if row["corpus"]:
+                    pair["case_corpora"].add(row["corpus"])
     for pair in pairs.values():
         pair["ranks"] = max((len(m["neighbours"]) for m in pair["models"]), default=0)
+        for key in ("case_variants", "case_corpora", "case_missing"):
+            pair[key] = sorted(pair[key])
+        # a corpus by name can be named in the command; a text file is the user's own path
+        pair["case_commands"] = [f"polyuni ingest train --corpus {corpus if corpus in named else 'FILE'} --lowercase"
+                                 for corpus in pair["case_corpora"] or ["FILE"]]
     return list(pairs.values())
 
 
@@ -92,26 +166,36 @@ def _symmetric(labels: list[str], cells: list[tuple[str, str, float]]) -> np.nda
     return values
 
 
-def _overlap_heatmap(connection, labels: list[str]) -> dict | None:
-    table = run(connection, queries.OVERLAP_MATRIX)
+def _overlap_heatmap(overlap: Table) -> dict | None:
+    """The headline table as a matrix: runs over 1,000 words only (minimal models would fill it)."""
+    cells = [(row["Model 1"], row["Model 2"], row["# Words in Common"]) for row in overlap.dicts()]
+    labels = sorted({label for cell in cells for label in cell[:2]})
     if len(labels) < 2:
         return None
-    counts = np.nan_to_num(_symmetric(labels, table.rows))
-    return {"uri": figures.heatmap(labels, counts, "dimension words in common"), "sql": table.sql}
+    counts = np.nan_to_num(_symmetric(labels, cells))
+    return {"uri": figures.heatmap(labels, counts, "dimension words in common")}
+
+
+def _missing_models(labels: list[str], unavailable: Table) -> list[dict]:
+    """The study's models that this page lacks, with why: every table that would show them says so."""
+    reasons = {row["label"]: row["reason"] for row in unavailable.dicts()}
+    return [{"label": label, **model, "why": reasons.get(label, "not requested")}
+            for label, model in STUDY_MODELS.items() if label not in labels]
 
 
 def _controls(connection) -> dict:
     """The section that separates learned structure from the basis and from untrained vectors."""
     similarity = run(connection, queries.SIMILARITY_MATRIX)
+    if not similarity.rows:  # the section only says how to compare: its queries would hold the file for nothing
+        return {"compared": False, "findings": {}}
     heatmaps = []
     labels = sorted({row[0] for row in similarity.rows} | {row[1] for row in similarity.rows})
     for metric, title in (("mutual_knn", "calibrated mutual k-NN (z)"), ("linear_cka", "calibrated linear CKA (z)")):
         cells = [(a, b, value) for a, b, name, value in similarity.rows if name.startswith(metric)]
         if cells:
             heatmaps.append({"title": title, "uri": figures.heatmap(labels, _symmetric(labels, cells), title, "{:.0f}")})
-    findings = run(connection, queries.FINDINGS).dicts()[0]
     return {
-        "compared": bool(similarity.rows),
+        "compared": True,
         "similarity_sql": similarity.sql,
         "heatmaps": heatmaps,
         "rotation": run(connection, queries.ROTATION_CONTROL),
@@ -120,7 +204,7 @@ def _controls(connection) -> dict:
         "attribution": run(connection, queries.ATTRIBUTION),
         "frequency": run(connection, queries.FREQUENCY),
         "filtered": run(connection, queries.FILTERED),
-        "findings": findings,
+        "findings": run(connection, queries.FINDINGS).dicts()[0],
         "findings_sql": queries.FINDINGS,
     }
 
@@ -135,42 +219,71 @@ def gather(connection, db_path: Path) -> dict:
     for row in dimension_table.dicts():
         dimension_words[row["label"]].append(row)
     minimal = _minimal_models(connection)
+    overlap = run(connection, queries.OVERLAP)
     return {
         "db_path": str(db_path),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "runs": runs,
         "unavailable": unavailable,
-        "google_news_absent": "google_news" not in labels
-        and "google_news" not in {row["label"] for row in unavailable.dicts()},
+        "missing_models": _missing_models(labels, unavailable),
         "study_corpus": minimal.get(STUDY_CORPUS),
         "appendix_corpora": [entry for corpus, entry in minimal.items() if corpus != STUDY_CORPUS],
+        "toy": _toy_training(connection),
         "differences": _differences(run(connection, queries.DIFFERENCES)),
         "differences_sql": queries.DIFFERENCES,
         "dimension_words": dict(sorted(dimension_words.items())),
         "dimension_words_sql": dimension_table.sql,
         "first_dimensions": _first_dimensions(run(connection, queries.FIRST_DIMENSIONS)),
         "duplicates": run(connection, queries.DUPLICATES),
-        "overlap": run(connection, queries.OVERLAP),
-        "heatmap": _overlap_heatmap(connection, sorted(labels)),
+        "overlap": overlap,
+        "overlap_reading": run(connection, queries.OVERLAP_READING).dicts()[0],
+        "overlap_reading_sql": queries.OVERLAP_READING,
+        "overlap_minimal": run(connection, queries.OVERLAP_MINIMAL),
+        "heatmap": _overlap_heatmap(overlap),
         "settings": run(connection, queries.SETTINGS),
         "controls": _controls(connection),
     }
 
 
-def render_report(db_path: Path, out_dir: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Path:
-    """Write ``out_dir/index.html``, one self-contained page, and return its path."""
-    if db_path.exists():
-        init(db_path, lock_timeout)  # a file from an older version gets the views the page reads
+def _drawings(value):
+    """Every figure still to draw in the context, however deep."""
+    if isinstance(value, figures.Drawing):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _drawings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _drawings(item)
+
+
+def render_report(db_path: Path, out_dir: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                  progress: Progress = no_progress, timings: dict | None = None) -> Path:
+    """Write ``out_dir/index.html``, one self-contained page, and return its path.
+
+    Reads on a read-only connection, closed before any figure is drawn: other readers and writers
+    wait for the queries at most. Upgrades nothing: a file at another schema revision is an error
+    that names `polyuni init`. ``timings``, when given, receives the seconds spent reading and
+    drawing and how many figures were drawn rather than taken from the cache."""
+    started = time.perf_counter()
     connection = connect(db_path, read_only=True, lock_timeout=lock_timeout)
     try:
+        require_current_schema(connection, db_path)
         context = gather(connection, db_path)
     finally:
         connection.close()
+    read = time.perf_counter()
+    drawings = list(_drawings(context))
+    drawn = figures.draw_all(drawings, out_dir / FIGURE_CACHE, progress)
+    if timings is not None:
+        timings.update(read_seconds=read - started, draw_seconds=time.perf_counter() - read,
+                       figures=len(drawings), drawn=drawn)
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     environment.filters["cell"] = cell
+    environment.filters["tokens"] = tokens
     html = environment.get_template("report.html.j2").render(**context)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"

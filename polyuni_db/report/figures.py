@@ -1,41 +1,166 @@
-"""Figures as self-contained data URIs (SVG), drawn with matplotlib's object API (no pyplot state)."""
+"""Figures as self-contained data URIs (SVG), drawn with matplotlib's object API (no pyplot state).
+
+Every figure function returns a ``Drawing``: what to draw, not yet drawn. The report reads the
+database, closes it, and only then draws (``draw_all``), so that a reader holds the file no longer
+than its queries. A drawing is kept in a cache folder under its inputs' hash: a page re-rendered
+after adding a run draws only the figures whose data changed.
+"""
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import io
 import itertools
 import math
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
+import matplotlib
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from polyuni_db.sources.base import Progress, no_progress
+
 PALETTE = "#1f5fa8"
+_SOURCE = Path(__file__).read_bytes()  # a change to any drawing code invalidates every cached figure
+
+
+class Drawing:
+    """A figure to draw later; in a template it reads as its data URI once drawn."""
+
+    def __init__(self, draw: Callable[..., str], args: tuple) -> None:
+        self.draw, self.args, self.uri = draw, args, None
+
+    @functools.cached_property
+    def key(self) -> str:
+        """The hash of everything the figure depends on: this module's code, the function, its inputs,
+        matplotlib's version."""
+        made_of = (_SOURCE, self.draw.__qualname__, self.args, matplotlib.__version__)
+        return hashlib.sha256(pickle.dumps(made_of, protocol=5)).hexdigest()
+
+    def __html__(self) -> str:
+        if self.uri is None:
+            raise RuntimeError(f"{self.draw.__qualname__} was not drawn: call draw_all first")
+        return self.uri
+
+    __str__ = __html__
+
+
+def drawing(function: Callable[..., str]) -> Callable[..., Drawing]:
+    """Make a figure function return a ``Drawing`` of its arguments instead of drawing at once. The
+    function must stay reachable under its own name (``_name``) so that a worker process can run it."""
+
+    @functools.wraps(function)
+    def later(*args) -> Drawing:
+        return Drawing(function, args)
+
+    return later
+
+
+def draw_all(drawings: Iterable[Drawing], cache: Path | None = None, progress: Progress = no_progress) -> int:
+    """Draw every drawing, taking those drawn before from ``cache`` (a folder; entries no drawing
+    uses any more are removed). Returns how many were drawn rather than read from the cache."""
+    drawings = list(drawings)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    to_draw = []
+    for figure in drawings:
+        kept = cache / f"{figure.key}.uri" if cache is not None else None
+        if kept is not None and kept.exists():
+            figure.uri = kept.read_text(encoding="ascii")
+        else:
+            to_draw.append(figure)
+    done = len(drawings) - len(to_draw)
+    progress(done, len(drawings), "drawing figures")
+    for figure, uri in zip(to_draw, _draw_in_parallel(to_draw)):
+        figure.uri = uri
+        done += 1
+        progress(done, len(drawings), "drawing figures")
+        if cache is not None:
+            kept = cache / f"{figure.key}.uri"
+            kept.with_suffix(".partial").write_text(uri, encoding="ascii")
+            kept.with_suffix(".partial").replace(kept)
+    if cache is not None:
+        used = {f"{figure.key}.uri" for figure in drawings}
+        for entry in cache.glob("*.uri"):
+            if entry.name not in used:
+                entry.unlink()
+    return len(to_draw)
+
+
+def _draw_in_parallel(drawings: list[Drawing]) -> Iterator[str]:
+    """Each drawing's URI, in order: on every core where there are several (forked workers, so that
+    matplotlib is not imported again), in this process otherwise."""
+    workers = min(len(drawings), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from (figure.draw(*figure.args) for figure in drawings)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_draw, [(figure.draw, figure.args) for figure in drawings])
+
+
+def _draw(job: tuple[Callable[..., str], tuple]) -> str:
+    draw, args = job
+    return draw(*args)
 
 
 def _data_uri(figure: Figure) -> str:
     buffer = io.BytesIO()
     with rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, sharp, searchable
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        figure.savefig(buffer, format="svg")
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def superposition_grid(words: list[str], vectors: np.ndarray) -> str:
+LABEL_FONT = 9  # points
+# Where a point's label may go, tried in order: (dx, dy) in points from the point, and the alignment.
+_LABEL_SPOTS = [(4, 3, "left"), (4, -11, "left"), (-4, 3, "right"), (-4, -11, "right"),
+                (4, 13, "left"), (4, -21, "left"), (-4, 13, "right"), (-4, -21, "right"),
+                (4, 23, "left"), (4, -31, "left"), (-4, 23, "right"), (-4, -31, "right")]
+
+
+def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points_per_unit: float) -> None:
+    """Label each point where its text overlaps no label placed before it (greedy, in word order):
+    the box of a label is estimated from its length, in points."""
+    placed: list[tuple[float, float, float, float]] = []
+    for word, x, y in zip(words, xs, ys):
+        width, height = 0.6 * LABEL_FONT * len(word), LABEL_FONT
+        px, py = x * points_per_unit, y * points_per_unit
+        for dx, dy, align in _LABEL_SPOTS:
+            left = px + dx if align == "left" else px + dx - width
+            box = (left, py + dy, left + width, py + dy + height)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        else:  # every spot taken: the first one, as before
+            dx, dy, align = _LABEL_SPOTS[0]
+            box = (px + dx, py + dy, px + dx + width, py + dy + height)
+        placed.append(box)
+        axes.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=LABEL_FONT, ha=align)
+
+
+def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None) -> str:
     """One scatter plot per pair of dimensions (i < j), as in the published Figures 1 to 3: each word
-    a labelled point, red axes through the origin."""
+    a labelled point, red axes through the origin; labels placed so that they do not overlap."""
     dims = vectors.shape[1]
     pairs = list(itertools.combinations(range(dims), 2))
     columns = min(3, len(pairs))
     rows = math.ceil(len(pairs) / columns)
-    figure = Figure(figsize=(3.6 * columns, 3.4 * rows), layout="constrained")
+    figure = Figure(figsize=(3.6 * columns, 3.4 * rows + (0.3 if title else 0)), layout="constrained")
+    if title:
+        figure.suptitle(title, fontsize=12, fontweight="bold")
     limit = float(np.abs(vectors).max()) * 1.35 or 1.0
+    points_per_unit = 3.0 * 72 / (2 * limit)  # about 3 inches of axes across 2 * limit
     for n, (i, j) in enumerate(pairs):
         axes = figure.add_subplot(rows, columns, n + 1)
         axes.axhline(0, color="red", linewidth=0.9)
         axes.axvline(0, color="red", linewidth=0.9)
         axes.scatter(vectors[:, i], vectors[:, j], s=22, color=PALETTE, zorder=3)
-        for word, x, y in zip(words, vectors[:, i], vectors[:, j]):
-            axes.annotate(word, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=9)
+        _label_points(axes, words, vectors[:, i], vectors[:, j], points_per_unit)
         axes.set_xlim(-limit, limit)
         axes.set_ylim(-limit, limit)
         axes.set_aspect("equal")
@@ -46,20 +171,60 @@ def superposition_grid(words: list[str], vectors: np.ndarray) -> str:
     return _data_uri(figure)
 
 
-def heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}") -> str:
-    """A symmetric matrix over runs; the diagonal and missing (NaN) cells are left empty."""
-    size = max(4.0, 0.32 * len(labels) + 2.0)
-    figure = Figure(figsize=(size + 1.2, size), layout="constrained")
+def _dimensionality_by_dims(runs: list[dict]) -> str:
+    """Per corpus, the mean feature dimensionality (unit vectors) of each run against its dimensions:
+    trained seeds as dots with their mean as a line, the published runs as open circles, and the
+    dimensions per word (the value if the words shared the space evenly) dashed."""
+    corpora = list(dict.fromkeys(run["corpus"] for run in runs))
+    figure = Figure(figsize=(2.9 * len(corpora), 3.2), layout="constrained")
+    jitter = np.random.default_rng(0)  # a fixed spread of the seeds' dots, the same on every page
+    for n, corpus in enumerate(corpora):
+        axes = figure.add_subplot(1, len(corpora), n + 1, sharey=figure.axes[0] if n else None)
+        mine = [run for run in runs if run["corpus"] == corpus]
+        dims = sorted({run["dim"] for run in mine})
+        trained = [run for run in mine if run["variant"] == "trained"]
+        if trained:
+            axes.scatter([run["dim"] + jitter.uniform(-0.12, 0.12) for run in trained],
+                         [run["mean_dimensionality_unit"] for run in trained], s=9, alpha=0.45, color=PALETTE,
+                         label="trained (each seed)")
+            means = [np.mean([r["mean_dimensionality_unit"] for r in trained if r["dim"] == d]) for d in dims]
+            axes.plot(dims, means, color=PALETTE, linewidth=1.5, label="trained (mean)")
+        published = [run for run in mine if run["variant"] == "published"]
+        axes.scatter([run["dim"] for run in published], [run["mean_dimensionality_unit"] for run in published],
+                     s=36, facecolors="none", edgecolors="#888", label="published (random vectors)")
+        per_word = {run["dim"]: run["dimensions_per_feature_unit"] for run in mine}
+        axes.plot(dims, [per_word[d] for d in dims], "--", color="#d9822b", linewidth=1, label="dimensions per word")
+        axes.set_title(corpus, fontsize=10)
+        axes.set_xticks(dims)
+        axes.set_xlabel("dimensions", fontsize=8)
+        axes.tick_params(labelsize=7)
+        if n == 0:
+            axes.set_ylabel("mean feature dimensionality", fontsize=8)
+    figure.axes[0].legend(fontsize=7, loc="best")
+    return _data_uri(figure)
+
+
+def _heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}") -> str:
+    """A symmetric matrix over runs; the diagonal and missing (NaN) cells are left empty. Sized to its
+    content: a cell is large enough for its number at 9 pt, whatever the number of runs."""
+    cell = 0.5 if len(labels) <= 16 else 0.32
+    longest = max((len(label) for label in labels), default=1) * 0.075  # inches for the tick labels
+    side = cell * len(labels)
+    figure = Figure(figsize=(side + longest + 1.6, side + longest + 0.4), layout="constrained")
     axes = figure.add_subplot()
     shown = np.ma.masked_where(np.eye(len(labels), dtype=bool) | np.isnan(values), values)
     image = axes.imshow(shown, cmap="Blues", vmin=min(0.0, float(np.nanmin(values)) if np.isfinite(values).any() else 0.0))
-    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
-    axes.set_yticks(range(len(labels)), labels, fontsize=8)
-    if len(labels) <= 40:
-        top = np.nanmax(values) if np.isfinite(values).any() else 1
-        for (row, column), value in np.ndenumerate(values):
-            if row != column and np.isfinite(value):
-                axes.text(column, row, number_format.format(value), ha="center", va="center", fontsize=6,
-                          color="white" if value > top * 0.6 else "#222")
-    figure.colorbar(image, ax=axes, shrink=0.7, label=colorbar_label)
+    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=9)
+    axes.set_yticks(range(len(labels)), labels, fontsize=9)
+    top = np.nanmax(values) if np.isfinite(values).any() else 1
+    for (row, column), value in np.ndenumerate(values):
+        if row != column and np.isfinite(value):
+            axes.text(column, row, number_format.format(value), ha="center", va="center",
+                      fontsize=9 if len(labels) <= 16 else 6, color="white" if value > top * 0.6 else "#222")
+    figure.colorbar(image, ax=axes, shrink=0.8, label=colorbar_label)
     return _data_uri(figure)
+
+
+superposition_grid = drawing(_superposition_grid)
+heatmap = drawing(_heatmap)
+dimensionality_by_dims = drawing(_dimensionality_by_dims)

@@ -5,21 +5,88 @@ from dataclasses import dataclass
 
 import duckdb
 
-RUNS = """SELECT label, source, model_name, corpus, dim, seed, vocab_size, n_untrained,
-       mlflow_run_id, mlflow_status
+RUNS = """SELECT label, source, coalesce(corpus, model_name) AS "model or corpus", dim, seed, vocab_size,
+       n_untrained, mlflow_run_id, mlflow_status
 FROM run_summary
 ORDER BY source, corpus, dim, seed, label"""
 
 UNAVAILABLE = """SELECT label, requested, reason, attempted_at
 FROM unavailable_sources ORDER BY label"""
 
-# Approach 1: the minimal models' coordinates and pairwise geometry.
-SMALL_VECTORS = """SELECT r.label, r.corpus, r.dim, v.word, v.dimension, v.value, w.rank
+# Approach 1: the minimal models' coordinates and pairwise geometry: the published runs (label
+# corpus_dim) and the trained variants' first seed (corpus_dim_trained, `polyuni study`).
+SMALL_VECTORS = """SELECT r.label, r.corpus, r.dim, v.word, v.dimension, v.value, w.rank,
+       CASE WHEN r.label = r.corpus || '_' || r.dim THEN 'published' ELSE 'trained' END AS variant
 FROM word_vectors AS v
 JOIN run_summary AS r USING (run_id)
 JOIN word_stats AS w ON w.run_id = v.run_id AND w.word = v.word
-WHERE r.label = r.corpus || '_' || r.dim AND r.corpus LIKE 'corpus_%'
-ORDER BY r.corpus, r.dim, w.rank, v.dimension"""
+WHERE r.label IN (r.corpus || '_' || r.dim, r.corpus || '_' || r.dim || '_trained') AND r.corpus LIKE 'corpus_%'
+ORDER BY r.corpus, r.dim, variant, w.rank, v.dimension"""
+
+# How far training moved the vectors: the published runs against the trained variants (every seed).
+TRAINING_CHANGE = """SELECT CASE WHEN r.label = r.corpus || '_' || r.dim THEN 'published' ELSE 'trained' END AS variant,
+       any_value(c.sample) AS sample, any_value(c.epochs) AS epochs,
+       count(DISTINCT r.run_id) AS runs, count(*) AS word_vectors,
+       count(*) FILTER (WHERE NOT w.trained) AS untrained,
+       max(w.moved) AS largest_change, median(w.moved) AS median_change
+FROM run_summary AS r
+JOIN word_stats AS w USING (run_id)
+JOIN run_configuration AS c USING (run_id)
+WHERE r.corpus LIKE 'corpus_%'
+  AND (r.label = r.corpus || '_' || r.dim OR r.label LIKE r.corpus || '_' || r.dim || '_trained%')
+GROUP BY variant ORDER BY variant"""
+
+# Feature dimensionality per run (seeds as spread), published and trained.
+SUPERPOSITION = """SELECT corpus, dim, label, seed,
+       CASE WHEN label = corpus || '_' || dim THEN 'published' ELSE 'trained' END AS variant,
+       mean_dimensionality_unit, mean_dimensionality, dimensions_per_feature_unit, mean_max_interference
+FROM run_superposition
+WHERE source = 'train' AND corpus LIKE 'corpus_%'
+  AND (label = corpus || '_' || dim OR label LIKE corpus || '_' || dim || '_trained%')
+ORDER BY corpus, dim, variant, seed"""
+
+SUPERPOSITION_SUMMARY = """SELECT corpus, dim,
+       CASE WHEN label = corpus || '_' || dim THEN 'published' ELSE 'trained' END AS variant,
+       count(*) AS seeds, round(any_value(dimensions_per_feature_unit), 3) AS dims_per_word,
+       round(avg(mean_dimensionality_unit), 3) AS mean_dimensionality,
+       round(stddev_samp(mean_dimensionality_unit), 3) AS sd_across_seeds,
+       round(avg(mean_max_interference), 3) AS mean_max_interference
+FROM run_superposition
+WHERE source = 'train' AND corpus LIKE 'corpus_%'
+  AND (label = corpus || '_' || dim OR label LIKE corpus || '_' || dim || '_trained%')
+GROUP BY corpus, dim, variant ORDER BY corpus, dim, variant"""
+
+# Is a pair's interference shared across seeds? Only configurations trained over several seeds.
+INTERFERENCE_SUMMARY = """SELECT corpus, dim, any_value(sample) AS sample, any_value(epochs) AS epochs,
+       max(n_seeds) AS seeds, count(*) AS word_pairs,
+       count(*) FILTER (WHERE share_interfering >= 0.9) AS "interfering in >= 90 % of seeds",
+       count(*) FILTER (WHERE initial_share_interfering >= 0.9) AS "initial vectors: the same",
+       count(*) FILTER (WHERE share_interfering <= 0.1) AS "interfering in <= 10 %",
+       round(avg(share_interfering), 3) AS mean_share, round(any_value(random_share), 3) AS random_share
+FROM pair_interference
+WHERE n_seeds >= 2
+GROUP BY corpus, dim, configuration ORDER BY corpus, dim"""
+
+PAIR_INTERFERENCE = """SELECT corpus, dim, word_a, word_b, n_seeds, round(share_interfering, 2) AS share_interfering,
+       round(mean_abs_cosine, 3) AS mean_abs_cosine, round(initial_share_interfering, 2) AS initial_share,
+       round(random_share, 3) AS random_share
+FROM pair_interference
+WHERE n_seeds >= 2
+ORDER BY corpus, dim, share_interfering DESC, mean_abs_cosine DESC, word_a, word_b"""
+
+# The numbers of the sentence that reads pair_interference.
+INTERFERENCE_FINDINGS = """SELECT count(*) AS word_pairs, max(n_seeds) AS seeds,
+       count(*) FILTER (WHERE share_interfering >= 0.9) AS universal,
+       count(*) FILTER (WHERE initial_share_interfering >= 0.9) AS universal_at_random,
+       count(*) FILTER (WHERE share_interfering <= 0.1) AS apart,
+       count(*) FILTER (WHERE initial_share_interfering <= 0.1) AS apart_at_random,
+       avg(share_interfering) AS mean_share, avg(random_share) AS random_share,
+       (SELECT list(DISTINCT format('{} ({} dims): {}/{}', corpus, dim, CAST(round(share_interfering * n_seeds) AS INTEGER), n_seeds)
+                    ORDER BY format('{} ({} dims): {}/{}', corpus, dim, CAST(round(share_interfering * n_seeds) AS INTEGER), n_seeds))
+        FROM pair_interference
+        WHERE n_seeds >= 2 AND corpus = 'corpus_bark' AND word_a = 'Dog' AND word_b = 'Tree') AS dog_tree
+FROM pair_interference
+WHERE n_seeds >= 2"""
 
 PAIR_GEOMETRY = """SELECT label, word_a, word_b, round(cosine, 3) AS cosine,
        round(angle_degrees, 1) AS angle_degrees
@@ -34,9 +101,16 @@ WHERE corpus = ? AND label = corpus || '_' || dim
 GROUP BY label, dim ORDER BY dim"""
 
 # Approach 2: neighbours of v_a - v_b, side by side.
-DIFFERENCES = """SELECT word_a, word_b, label, status, missing_words, neighbours, similarities
-FROM difference_comparison
-ORDER BY word_a, word_b, label"""
+# case_variants: the words of the run that differ from a missing word only by case (Poland for poland)
+DIFFERENCES = """SELECT d.word_a, d.word_b, d.label, r.corpus, d.status, d.missing_words, d.neighbours, d.similarities,
+       CASE WHEN d.status = 'missing words' THEN (
+           SELECT list(w.word ORDER BY w.word) FROM word_stats AS w
+           WHERE w.run_id = d.run_id
+             AND list_contains(list_transform(string_split(d.missing_words, ', '), m -> lower(m)), lower(w.word)))
+       END AS case_variants
+FROM difference_comparison AS d
+JOIN run_summary AS r USING (run_id)
+ORDER BY d.word_a, d.word_b, d.label"""
 
 # Approach 3: dimension words.
 DIMENSION_WORDS = """SELECT label, dimension,
@@ -56,25 +130,64 @@ DUPLICATES = """SELECT label, word, n_dimensions, dimensions
 FROM duplicate_dimension_words
 ORDER BY label, n_dimensions DESC, word"""
 
+# The published table, pairs of models over 1,000 words, with two baselines: uniform chance (a set
+# drawn at random from the shared vocabulary) and random axes (Model 1 rotated at random R times).
+# "Words in Common" is a list: a token such as "," would be ambiguous in a comma-joined string.
 OVERLAP = """SELECT o.label_a AS "Model 1", o.label_b AS "Model 2",
-       o.n_common AS "# Words in Common", o.common_words AS "Words in Common",
-       o.n_shared_vocab AS "shared vocab", round(o.expected_common, 2) AS "expected",
-       round(o.ratio, 1) AS ratio, o.p_value AS "p-value"
+       o.n_common AS "# Words in Common",
+       (SELECT list(sa.word ORDER BY sa.word) FROM dimension_word_sets AS sa
+        JOIN dimension_word_sets AS sb ON sb.word = sa.word
+        WHERE sa.label = o.label_a AND sb.label = o.label_b) AS "Words in Common",
+       o.n_shared_vocab AS "shared vocab", round(o.expected_common, 2) AS "uniform chance",
+       o.p_value AS "p (chance)",
+       round(r.null_mean, 1) AS "random axes", r.p_value AS "p (axes)"
 FROM model_overlap AS o
 JOIN run_summary AS a ON a.label = o.label_a
 JOIN run_summary AS b ON b.label = o.label_b
+LEFT JOIN similarity_scores AS r
+    ON r.label_a = o.label_a AND r.label_b = o.label_b AND r.metric = 'axis_overlap_rotation_null'
 WHERE a.vocab_size > 1000 AND b.vocab_size > 1000
 ORDER BY o.label_a, o.label_b"""
 
-OVERLAP_MATRIX = """SELECT label_a, label_b, n_common FROM model_overlap"""
+# The reading above the headline table: how many of its pairs beat uniform chance, and random axes.
+OVERLAP_READING = """SELECT count(*) AS pairs,
+       count(*) FILTER (WHERE o.p_value < 0.05) AS beat_chance,
+       count(r.p_value) AS with_axes_null,
+       count(*) FILTER (WHERE r.p_value < 0.05) AS beat_axes,
+       -- the means are over the pairs that have both baselines, so that they compare
+       avg(o.n_common) FILTER (WHERE r.p_value IS NOT NULL) AS mean_common,
+       avg(o.expected_common) FILTER (WHERE r.p_value IS NOT NULL) AS mean_chance,
+       avg(r.null_mean) FILTER (WHERE r.p_value IS NOT NULL) AS mean_axes,
+       min(r.parameters->>'rotations') AS rotations
+FROM model_overlap AS o
+JOIN run_summary AS a ON a.label = o.label_a
+JOIN run_summary AS b ON b.label = o.label_b
+LEFT JOIN similarity_scores AS r
+    ON r.label_a = o.label_a AND r.label_b = o.label_b AND r.metric = 'axis_overlap_rotation_null'
+WHERE a.vocab_size > 1000 AND b.vocab_size > 1000"""
+
+# Minimal models (at most 1,000 words), by pair of corpora: nearly every word of such a model is a
+# dimension word, so what two of them share is the vocabulary their corpora share.
+OVERLAP_MINIMAL = """SELECT least(a.corpus, b.corpus) AS "corpus 1", greatest(a.corpus, b.corpus) AS "corpus 2",
+       count(*) AS "model pairs", min(o.n_common) AS "fewest in common", max(o.n_common) AS "most in common",
+       max(o.n_shared_vocab) AS "shared vocab", round(avg(o.expected_common), 2) AS "mean uniform chance"
+FROM model_overlap AS o
+JOIN run_summary AS a ON a.label = o.label_a
+JOIN run_summary AS b ON b.label = o.label_b
+WHERE a.vocab_size <= 1000 AND b.vocab_size <= 1000 AND (o.n_common > 0 OR a.corpus = b.corpus)
+GROUP BY ALL
+ORDER BY 1, 2"""
 
 SETTINGS = """SELECT label, source,
        coalesce(parameters->'vectors'->>'name', parameters->'vectors'->'corpus'->>'name') AS model_or_corpus,
        dim, seed,
-       parameters->'vectors'->>'sg' AS sg, parameters->'vectors'->>'window' AS "window",
-       parameters->'vectors'->>'min_count' AS min_count, parameters->'vectors'->>'epochs' AS epochs,
-       parameters->'vectors'->>'workers' AS workers, parameters->'vectors'->>'gensim' AS gensim,
-       top_k, parameters->'analysis'->'pairs' AS pairs, left(fingerprint, 12) AS fingerprint
+       nullif(concat_ws(' ', 'sg=' || (parameters->'vectors'->>'sg'), 'window=' || (parameters->'vectors'->>'window'),
+                        'min_count=' || (parameters->'vectors'->>'min_count'),
+                        'epochs=' || (parameters->'vectors'->>'epochs'),
+                        'workers=' || (parameters->'vectors'->>'workers')), '') AS training,
+       parameters->'vectors'->>'gensim' AS gensim, top_k,
+       array_to_string(from_json(parameters->'analysis'->'pairs', '["VARCHAR"]'), ' ') AS pairs,
+       left(fingerprint, 12) AS fingerprint
 FROM runs WHERE status = 'complete'
 ORDER BY label"""
 
@@ -89,6 +202,16 @@ class Table:
 
     def dicts(self) -> list[dict]:
         return [dict(zip(self.columns, row)) for row in self.rows]
+
+    @property
+    def numeric_columns(self) -> set[str]:
+        """Columns whose every value is a number: right-aligned, never wrapped."""
+        found = set()
+        for index, column in enumerate(self.columns):
+            present = [row[index] for row in self.rows if row[index] is not None]
+            if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+                found.add(column)
+        return found
 
 
 def run(connection: duckdb.DuckDBPyConnection, sql: str, *parameters) -> Table:

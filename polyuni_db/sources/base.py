@@ -6,6 +6,8 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from polyuni_db.analysis.word_stats import was_trained
+
 # Called with (completed, total, description); sources report long work through it.
 Progress = Callable[[int, int, str], None]
 
@@ -18,8 +20,9 @@ def no_progress(completed: int, total: int, description: str) -> None:
 class Embedding:
     """Word vectors from any source: ``vectors[i]`` is the vector of ``words[i]``.
 
-    ``counts`` and ``trained`` exist only for models trained here: how often each word occurs in the
-    corpus, and whether its vector ever received a gradient (see ``analysis.word_stats``).
+    ``counts``, ``moved`` and ``initial_vectors`` exist only for models trained here: how often each
+    word occurs in the corpus, how far training moved its vector (|v - v0| / |v0|; 0 for a vector
+    training never changed, see ``analysis.word_stats``) and the random vectors training started from.
     ``metadata`` records how the vectors were obtained (provider, seconds, versions) without being
     part of the fingerprint.
     """
@@ -27,7 +30,8 @@ class Embedding:
     words: list[str]
     vectors: np.ndarray
     counts: np.ndarray | None = None
-    trained: np.ndarray | None = None
+    moved: np.ndarray | None = None
+    initial_vectors: np.ndarray | None = None
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -39,6 +43,11 @@ class Embedding:
     @property
     def dim(self) -> int:
         return self.vectors.shape[1]
+
+    @property
+    def trained(self) -> np.ndarray | None:
+        """Whether training changed each word's vector at all (None when unknown: pretrained)."""
+        return None if self.moved is None else was_trained(self.moved)
 
 
 class Source(Protocol):

@@ -46,5 +46,5 @@ class RotationSource:
         rotation = random_rotation(stored.vectors.shape[1], self.seed)
         vectors = (np.asarray(stored.vectors, dtype=np.float64) @ rotation).astype(np.float32)
         progress(1, 1, f"rotating {self.of}")
-        return Embedding(words=stored.words, vectors=vectors, counts=stored.counts, trained=stored.trained,
+        return Embedding(words=stored.words, vectors=vectors, counts=stored.counts, moved=stored.moved,
                          metadata={"rotated_from": self.of})

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from polyuni_db.errors import PolyuniError
+from polyuni_db.sources.base import Progress, no_progress
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,9 @@ def _nltk_reader(name: str):
     try:
         reader.ensure_loaded()
     except LookupError:
+        # print_error_to: its default is the sys.stderr of import time, which no redirect reaches
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            fetched = nltk.download(name, quiet=True, raise_on_error=False)
+            fetched = nltk.download(name, quiet=True, raise_on_error=False, print_error_to=io.StringIO())
         if not fetched:
             raise PolyuniError(
                 f"NLTK corpus {name!r} is not installed and nltk.download({name!r}) failed; "
@@ -102,16 +104,19 @@ def _split_at_sentence_ends(tokens) -> list[list[str]]:
     return sentences
 
 
-def _load_nltk(name: str) -> Corpus:
+def _load_nltk(name: str, progress: Progress = no_progress) -> Corpus:
     reader = _nltk_reader(name)
-    if name == "brown":
-        return Corpus(name, [list(s) for s in reader.sents()], "nltk brown sentences")
-    # These readers need the punkt model for sentences, which is not part of the corpora: split
-    # each file's NLTK word tokens at sentence-final punctuation instead, the same on every machine.
+    fileids = reader.fileids()
     sentences = []
-    for fileid in reader.fileids():
-        sentences.extend(_split_at_sentence_ends(reader.words(fileid)))
-    return Corpus(name, sentences, "nltk words split at . ! ?")
+    for done, fileid in enumerate(fileids, start=1):  # file by file, in NLTK's order, to show progress
+        if name == "brown":
+            sentences.extend(list(sentence) for sentence in reader.sents(fileid))
+        else:
+            # These readers need the punkt model for sentences, which is not part of the corpora: split
+            # each file's NLTK word tokens at sentence-final punctuation, the same on every machine.
+            sentences.extend(_split_at_sentence_ends(reader.words(fileid)))
+        progress(done, len(fileids), f"reading {name}")
+    return Corpus(name, sentences, "nltk brown sentences" if name == "brown" else "nltk words split at . ! ?")
 
 
 def _load_gensim_bundled(name: str) -> Corpus:
@@ -142,12 +147,13 @@ def corpus_names() -> list[str]:
     return [*MINIMAL_CORPORA, *NLTK_CORPORA, *GENSIM_CORPORA]
 
 
-def load_corpus(name_or_path: str, lowercase: bool = False) -> Corpus:
-    """A corpus by name (see ``corpus_names()``) or by the path of a text file."""
+def load_corpus(name_or_path: str, lowercase: bool = False, progress: Progress = no_progress) -> Corpus:
+    """A corpus by name (see ``corpus_names()``) or by the path of a text file; reading an NLTK corpus
+    reports its files through ``progress``."""
     if name_or_path in MINIMAL_CORPORA:
         corpus = Corpus(name_or_path, _sentences(MINIMAL_CORPORA[name_or_path]), "minimal")
     elif name_or_path in NLTK_CORPORA:
-        corpus = _load_nltk(name_or_path)
+        corpus = _load_nltk(name_or_path, progress)
     elif name_or_path in GENSIM_CORPORA:
         corpus = _load_gensim_bundled(name_or_path)
     elif Path(name_or_path).is_file():

@@ -2,32 +2,59 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from polyuni_db.analysis.word_stats import trained_mask
+from polyuni_db.analysis.word_stats import relative_movement
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 from polyuni_db.sources.corpora import Corpus
 
+MAX_SEED = 2**31 - 1  # gensim seeds numpy with the seed, which must fit its 32-bit range
+
 
 @dataclass(frozen=True)
 class TrainParams:
-    """Word2Vec settings; the defaults are the original study's. One worker keeps runs repeatable."""
+    """Every Word2Vec setting that decides the vectors. The defaults are the original study's: gensim's
+    own, but skip-gram and min_count 1; one worker keeps runs repeatable. A plain dataclass, so that
+    other gensim trainers (fastText) can share these settings."""
 
     sg: int = 1
     window: int = 5
     min_count: int = 1
     epochs: int = 5
     workers: int = 1
+    sample: float = 1e-3  # down-sampling of frequent words; on a tiny corpus it drops nearly every token
+    negative: int = 5  # negative samples per positive pair (0: none)
+    hs: int = 0  # 1: hierarchical softmax
+    ns_exponent: float = 0.75  # exponent of the negative-sampling distribution
+    alpha: float = 0.025  # initial learning rate
+    min_alpha: float = 0.0001  # learning rate at the end of training (linear decay)
+    cbow_mean: int = 1  # CBOW: 1 averages the context vectors, 0 sums them
+    shrink_windows: bool = True  # draw each window's size uniformly from 1..window
+    max_final_vocab: int | None = None  # keep at most this many words (raises min_count as needed)
+    batch_words: int = 10_000  # words per training job: the learning rate steps down per job
 
     def __post_init__(self) -> None:
-        if self.sg not in (0, 1):
-            raise PolyuniError(f"sg must be 0 (CBOW) or 1 (skip-gram), not {self.sg}")
-        for name in ("window", "min_count", "epochs", "workers"):
+        for name in ("sg", "hs", "cbow_mean"):
+            if getattr(self, name) not in (0, 1):
+                raise PolyuniError(f"{name} must be 0 or 1, not {getattr(self, name)}")
+        for name in ("window", "min_count", "epochs", "workers", "batch_words"):
             if getattr(self, name) < 1:
                 raise PolyuniError(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in ("sample", "negative", "min_alpha"):
+            if getattr(self, name) < 0:
+                raise PolyuniError(f"{name} must be 0 or more, not {getattr(self, name)}")
+        if not self.alpha > 0:
+            raise PolyuniError(f"alpha must be above 0, not {self.alpha}")
+        if self.min_alpha > self.alpha:
+            raise PolyuniError(f"min-alpha {self.min_alpha} is larger than alpha {self.alpha}")
+        if self.negative == 0 and self.hs == 0:
+            raise PolyuniError("negative 0 with hs 0 leaves nothing to train: use --negative N or --hs 1")
+        if self.max_final_vocab is not None and self.max_final_vocab < 1:
+            raise PolyuniError(f"max-final-vocab must be at least 1, not {self.max_final_vocab}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,21 @@ class TrainedSource:
     def __post_init__(self) -> None:
         if self.dim < 1:
             raise PolyuniError(f"dimensions must be at least 1, not {self.dim}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise PolyuniError(f"a seed must be from 0 to {MAX_SEED} (gensim's range), not {self.seed}")
+
+    def _check_memory(self) -> None:
+        """Word2Vec allocates two vocabulary x dimensions float32 matrices before it can fail: refuse
+        sizes this machine cannot hold, in one line, instead."""
+        counts = Counter(token for sentence in self.corpus.sentences for token in sentence)
+        n_words = sum(count >= self.params.min_count for count in counts.values())
+        needed = 2 * 4 * n_words * self.dim
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        if needed > memory:
+            raise PolyuniError(
+                f"{self.dim} dimensions x {n_words} words need {needed / 2**30:.1f} GiB for training, "
+                f"more than this machine's {memory / 2**30:.1f} GiB: use fewer --dims"
+            )
 
     def spec(self) -> dict:
         import gensim
@@ -63,51 +105,63 @@ class TrainedSource:
         return default_train_label(self.corpus.name, self.dim, self.seed)
 
     def load(self, progress: Progress = no_progress) -> Embedding:
-        from gensim.models import Word2Vec
-        from gensim.models.callbacks import CallbackAny2Vec
-
-        epochs = self.params.epochs
-        description = f"training {self.default_label()}"
-
-        class EpochProgress(CallbackAny2Vec):
-            def __init__(self) -> None:
-                self.done = 0
-
-            def on_epoch_end(self, model) -> None:
-                self.done += 1
-                progress(self.done, epochs, description)
-
-        progress(0, epochs, description)
-        model = Word2Vec(
-            vector_size=self.dim,
-            seed=self.seed,
-            sg=self.params.sg,
-            window=self.params.window,
-            min_count=self.params.min_count,
-            workers=self.params.workers,
-            epochs=epochs,
-        )
-        model.build_vocab(self.corpus.sentences)
-        if not model.wv.index_to_key:
-            raise PolyuniError(
-                f"no word of corpus {self.corpus.name!r} occurs {self.params.min_count} times or more"
-            )
-        model.train(
-            self.corpus.sentences,
-            total_examples=model.corpus_count,
-            epochs=epochs,
-            callbacks=[EpochProgress()],
-        )
-        wv = model.wv
+        self._check_memory()
+        trained = train_word2vec(self.corpus, self.dim, self.seed, self.params, progress,
+                                 f"training {self.default_label()}")
+        wv = trained.model.wv
+        vectors = np.array(wv.vectors, dtype=np.float32)
         return Embedding(
             words=list(wv.index_to_key),
-            vectors=np.array(wv.vectors, dtype=np.float32),
+            vectors=vectors,
             counts=np.asarray(wv.expandos["count"], dtype=np.int64),
-            trained=trained_mask(self.corpus.sentences, wv.key_to_index),
-            metadata={"python_hash_seed": os.environ.get("PYTHONHASHSEED", "unset")},
+            moved=relative_movement(trained.initial_vectors, vectors),
+            initial_vectors=trained.initial_vectors,
+            metadata={"python_hash_seed": os.environ.get("PYTHONHASHSEED", "unset"),
+                      "loss_first_epoch": trained.losses[0], "loss_last_epoch": trained.losses[-1]},
         )
 
 
-def default_train_label(corpus: str, dim: int, seed: int) -> str:
-    """``brown_40`` for seed 1, ``brown_40_s2`` otherwise, as the study named its models."""
-    return f"{corpus}_{dim}" if seed == 1 else f"{corpus}_{dim}_s{seed}"
+@dataclass(frozen=True)
+class TrainedModel:
+    model: object  # gensim Word2Vec
+    initial_vectors: np.ndarray  # every word's random vector before training, in vocabulary order
+    losses: list[float]  # gensim's training loss per epoch
+
+
+def train_word2vec(corpus: Corpus, dim: int, seed: int, params: TrainParams,
+                   progress: Progress = no_progress, description: str = "training") -> TrainedModel:
+    """gensim's Word2Vec on the corpus, keeping the initial vectors and the loss of every epoch."""
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochEnd(CallbackAny2Vec):
+        """Progress, and the loss per epoch (gensim keeps a running total per ``train`` call)."""
+
+        def __init__(self) -> None:
+            self.losses: list[float] = []
+            self.total = 0.0
+
+        def on_epoch_end(self, model) -> None:
+            total = model.get_latest_training_loss()
+            self.losses.append(total - self.total)
+            self.total = total
+            progress(len(self.losses), params.epochs, description)
+
+    progress(0, params.epochs, description)
+    # every field of TrainParams is a keyword of gensim's Word2Vec, under the same name
+    model = Word2Vec(vector_size=dim, seed=seed, compute_loss=True, **asdict(params))
+    model.build_vocab(corpus.sentences)
+    if not model.wv.index_to_key:
+        raise PolyuniError(f"no word of corpus {corpus.name!r} occurs {params.min_count} times or more")
+    initial = model.wv.vectors.copy()  # build_vocab drew the random initial vectors
+    epoch_end = EpochEnd()
+    model.train(corpus.sentences, total_examples=model.corpus_count, epochs=params.epochs,
+                callbacks=[epoch_end], compute_loss=True)
+    return TrainedModel(model, initial, epoch_end.losses)
+
+
+def default_train_label(corpus: str, dim: int, seed: int, suffix: str = "") -> str:
+    """``brown_40`` for seed 1, ``brown_40_s2`` otherwise, as the study named its models; a suffix
+    names a variant: ``corpus_bark_3_trained``, ``corpus_bark_3_trained_s2``."""
+    stem = f"{corpus}_{dim}_{suffix}" if suffix else f"{corpus}_{dim}"
+    return stem if seed == 1 else f"{stem}_s{seed}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from polyuni_db.bundle import Bundle
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
-from polyuni_db.store.vectors import keep_vectors_file
+from polyuni_db.store.vectors import discard_vectors, keep_vectors_file
 from polyuni_db.store.write import WriteOutcome, stored_run, write_run
 
 
@@ -17,12 +17,14 @@ def import_bundle(db_path: Path, bundle: Bundle, track: bool = True, force: bool
                   lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> WriteOutcome:
     """Store the bundle's run and rows; 'skipped' when its fingerprint is stored already."""
     label, fingerprint = bundle.run["label"], bundle.fingerprint
-    if not force and (stored := stored_run(db_path, label, fingerprint, lock_timeout)):
+    if stored := stored_run(db_path, label, fingerprint, lock_timeout, force):
         return WriteOutcome(stored.run_id, "skipped", stored.label)
-    run = {
-        **bundle.run,
-        "mlflow_run_id": None,
-        "mlflow_status": "pending" if track else "skipped",
-        "vectors_path": keep_vectors_file(db_path, fingerprint, bundle.vectors_file, inside=bundle.path),
-    }
-    return write_run(db_path, run, bundle.tables(), force=force, lock_timeout=lock_timeout)
+    vectors_path, new_vectors = keep_vectors_file(db_path, fingerprint, bundle.vectors_file, inside=bundle.path)
+    run = {**bundle.run, "mlflow_run_id": None, "mlflow_status": "pending" if track else "skipped",
+           "vectors_path": vectors_path}
+    try:
+        return write_run(db_path, run, bundle.tables(), force=force, lock_timeout=lock_timeout)
+    except BaseException:  # the run is not stored (a conflict, the lock, Ctrl-C): neither are its vectors
+        if new_vectors:
+            discard_vectors(db_path, vectors_path)
+        raise

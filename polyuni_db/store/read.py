@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 import numpy as np
@@ -12,9 +15,11 @@ import sqlalchemy as sa
 
 from polyuni_db.analysis.ranking import rankable, row_norms
 from polyuni_db.errors import PolyuniError
-from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, current_revision, sqlalchemy_connection, upgrade
+from polyuni_db.store.db import (
+    DEFAULT_LOCK_TIMEOUT, connect, current_revision, database_file, sqlalchemy_connection, upgrade,
+)
 from polyuni_db.store.schema import Run
-from polyuni_db.store.vectors import load_vectors
+from polyuni_db.store.vectors import load_vectors, sweep_vectors
 
 RUN_COLUMNS = (
     Run.run_id, Run.label, Run.source, Run.model_name, Run.corpus, Run.dim, Run.seed, Run.vocab_size,
@@ -23,9 +28,12 @@ RUN_COLUMNS = (
 
 
 def init(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> str:
-    """Create the database or upgrade it to the newest schema; returns the revision."""
+    """Create the database or upgrade it to the newest schema, and sweep the kept vectors of runs that
+    are not stored (failed, killed or replaced ones); returns the revision."""
     with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
         upgrade(connection)
+        referenced = set(connection.execute(sa.select(Run.vectors_path)).scalars())
+        sweep_vectors(database_file(path), referenced)
         return current_revision(connection)
 
 
@@ -37,21 +45,102 @@ def list_runs(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[di
         return [dict(row._mapping) for row in result]
 
 
-def read_only_query(path: Path, query: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> tuple[list[str], list[tuple]]:
-    """Run SQL on a read-only connection: a statement that writes fails and changes nothing."""
+# What `polyuni sql` runs: queries (SHOW, DESCRIBE, SUMMARIZE and PRAGMA are SELECTs to DuckDB).
+QUERY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+
+
+def single_query(query: str) -> duckdb.Statement:
+    """The one query in ``query``; more than one statement, none, or one that is not a query is an error."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as error:
+        raise PolyuniError(str(error)) from None
+    if not statements:
+        raise PolyuniError("no SQL statement given")
+    if len(statements) > 1:
+        raise PolyuniError(f"{len(statements)} statements given; polyuni sql runs one query at a time")
+    kind = statements[0].type
+    if kind == duckdb.StatementType.EXPLAIN:  # EXPLAIN ANALYZE runs what it explains: that must be a query too
+        explained = re.sub(r"^\s*EXPLAIN\s+(ANALY[SZ]E\s+)?(\([^)]*\)\s*)?", "", statements[0].query, flags=re.I)
+        kind = duckdb.extract_statements(explained)[0].type if explained.strip() else kind
+    if kind not in QUERY_STATEMENTS:
+        raise PolyuniError(
+            f"polyuni sql is read-only: it runs queries, and {kind.name} is not one; nothing was changed"
+        )
+    return statements[0]
+
+
+@contextmanager
+def sandboxed_connection(
+    path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, read_folders: tuple[Path, ...] = (),
+    attach: tuple[Path, ...] = (),
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection that can touch nothing outside the database: DuckDB's external access
+    (files, other databases, extensions, the network) is off and the setting locked. ``attach``
+    names databases to attach read-only (as their file stem); ``read_folders`` may be read from."""
     connection = connect(path, read_only=True, lock_timeout=lock_timeout)
     try:
-        result = connection.execute(query)
-        if result.description is None:
-            return [], []
-        return [column[0] for column in result.description], result.fetchall()
-    except duckdb.Error as error:
-        message = str(error).splitlines()[0]
-        if "read-only mode" in message:
-            raise PolyuniError(f"polyuni sql is read-only and this statement writes; nothing was changed ({message})") from None
-        raise PolyuniError(message) from None
+        try:
+            for other in attach:
+                other = database_file(other)
+                if not other.is_file():
+                    raise PolyuniError(f"--attach {other}: no such database file")
+                connection.execute(f"ATTACH {_literal(other)} AS {_identifier(other.stem)} (READ_ONLY)")
+            if read_folders:
+                folders = ", ".join(_literal(Path(folder).absolute()) for folder in read_folders)
+                connection.execute(f"SET allowed_directories = [{folders}]")
+            connection.execute("SET enable_external_access = false")
+            connection.execute("SET lock_configuration = true")
+        except duckdb.Error as error:
+            raise PolyuniError(str(error).splitlines()[0]) from None
+        yield connection
     finally:
         connection.close()
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextmanager
+def stream_query(
+    path: Path, query: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, batch_rows: int = 10_000,
+    read_folders: tuple[Path, ...] = (), attach: tuple[Path, ...] = (),
+) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
+    """(column names, batches of at most ``batch_rows`` rows) of one read-only query: rows are fetched
+    as they are consumed, so a result of any size never sits whole in memory. DuckDB's errors are
+    kept whole (its "Did you mean" and the caret under the mistake)."""
+    statement = single_query(query)
+    with sandboxed_connection(path, lock_timeout, read_folders, attach) as connection:
+        try:
+            result = connection.execute(statement.query)
+        except duckdb.Error as error:
+            hint = ""
+            if "disabled by configuration" in str(error):
+                hint = "\n(polyuni sql reaches no file outside the database: --read-files DIR or --attach DB allows it)"
+            raise PolyuniError(str(error).strip() + hint) from None
+
+        def batches() -> Iterator[list[tuple]]:
+            while True:
+                try:
+                    rows = result.fetchmany(batch_rows)
+                except duckdb.Error as error:
+                    raise PolyuniError(str(error).strip()) from None
+                if not rows:
+                    return
+                yield rows
+
+        yield [column[0] for column in result.description or ()], batches()
+
+
+def read_only_query(path: Path, query: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> tuple[list[str], list[tuple]]:
+    """The whole result of one read-only query (for small results: the report, tests)."""
+    with stream_query(path, query, lock_timeout) as (columns, batches):
+        return columns, [row for batch in batches for row in batch]
 
 
 def unlogged_runs(path: Path, artifact_tables: tuple[str, ...], lock_timeout: float = DEFAULT_LOCK_TIMEOUT):
@@ -90,6 +179,7 @@ class StoredRun:
     ranks: np.ndarray
     counts: np.ndarray | None
     trained: np.ndarray | None
+    moved: np.ndarray | None
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -111,7 +201,7 @@ def load_run(path: Path, label: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
             raise PolyuniError(f"no run labelled {label!r} in {path} (see `polyuni runs`)")
         run_id, fingerprint, corpus, parameters, vectors_path = found
         stats = connection.execute(
-            "SELECT word, rank, count, trained FROM word_stats WHERE run_id = ? ORDER BY rank", [run_id]
+            "SELECT word, rank, count, trained, moved FROM word_stats WHERE run_id = ? ORDER BY rank", [run_id]
         ).to_arrow_table()
     finally:
         connection.close()
@@ -119,10 +209,11 @@ def load_run(path: Path, label: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
     words = stats.column("word").to_pylist()
     if vectors.shape[0] != len(words):
         raise PolyuniError(f"the kept vectors of {label!r} do not match its words; re-ingest it with --force")
-    counts, trained = stats.column("count"), stats.column("trained")
+    def column(name: str) -> np.ndarray | None:
+        values = stats.column(name)
+        return None if values.null_count == len(values) else values.to_numpy(zero_copy_only=False)
+
     return StoredRun(
         run_id, label, fingerprint, corpus, json.loads(parameters), words, vectors,
-        stats.column("rank").to_numpy(),
-        None if counts.null_count == len(counts) else counts.to_numpy(zero_copy_only=False),
-        None if trained.null_count == len(trained) else trained.to_numpy(zero_copy_only=False),
+        stats.column("rank").to_numpy(), column("count"), column("trained"), column("moved"),
     )

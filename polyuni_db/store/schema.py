@@ -79,7 +79,7 @@ class DifferenceNeighbour(Base):
 
 
 class WordStat(Base):
-    """Every word of every run: frequency, vector norm, and whether it was ever trained."""
+    """Every word of every run: frequency, vector norm, and whether training moved its vector."""
 
     __tablename__ = "word_stats"
 
@@ -88,7 +88,8 @@ class WordStat(Base):
     rank: Mapped[int] = mapped_column(Integer)  # 1-based position in the model's vocabulary
     count: Mapped[int | None] = mapped_column(Integer)  # corpus count; null for pretrained
     norm: Mapped[float] = mapped_column(Float)
-    trained: Mapped[bool | None] = mapped_column(Boolean)  # null for pretrained
+    trained: Mapped[bool | None] = mapped_column(Boolean)  # training changed the vector; null for pretrained
+    moved: Mapped[float | None] = mapped_column(Double)  # |v - v0| / |v0|; null for pretrained
 
 
 class WordVector(Base):
@@ -112,6 +113,20 @@ class PairGeometry(Base):
     word_b: Mapped[str] = mapped_column(String, primary_key=True)
     cosine: Mapped[float | None] = mapped_column(Double)
     angle_degrees: Mapped[float | None] = mapped_column(Double)
+    initial_cosine: Mapped[float | None] = mapped_column(Double)  # before training; null unless trained here
+
+
+class WordSuperposition(Base):
+    """Elhage et al.'s feature dimensionality of every word, and its largest interference (small
+    models, or a run's N most frequent words when asked)."""
+
+    __tablename__ = "word_superposition"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String, primary_key=True)
+    dimensionality: Mapped[float | None] = mapped_column(Double)  # |W_i|^2 / sum_j (unit W_i . W_j)^2
+    dimensionality_unit: Mapped[float | None] = mapped_column(Double)  # the same on unit vectors
+    max_interference: Mapped[float | None] = mapped_column(Double)  # largest |cosine| to another word
 
 
 class DimensionWordFiltered(Base):
@@ -151,7 +166,7 @@ class Similarity(Base):
 FINDINGS_TABLES = tuple(
     model.__tablename__
     for model in (DimensionWord, DifferencePair, DifferenceNeighbour, WordStat, WordVector, PairGeometry,
-                  DimensionWordFiltered)
+                  DimensionWordFiltered, WordSuperposition)
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +16,23 @@ def vectors_folder(db_path: Path) -> Path:
     return db_path.resolve().with_name(db_path.stem + ".vectors")
 
 
-def keep_vectors_file(db_path: Path, fingerprint: str, npy: Path, inside: Path) -> str:
+# A vectors file that no run references is swept only when older than this: an ingest saves its
+# vectors before it waits for the database, and its run is not stored until then.
+SWEEP_GRACE_SECONDS = 3600.0
+
+
+def keep_vectors_file(db_path: Path, fingerprint: str, npy: Path, inside: Path) -> tuple[str, bool]:
     """Where the run's vectors are kept. A file outside the bundle folder ``inside`` is the one
     they were memory-mapped from (GloVe's package, the model cache) and is kept by reference;
     the bundle's own file is linked (or copied) into the vectors folder, so the bundle may go.
-    Relative to the database's folder when inside it, so that the two can be moved together."""
+    Relative to the database's folder when inside it, so that the two can be moved together.
+    Also: whether the file is new."""
     if not npy.resolve().is_relative_to(inside.resolve()):
-        return str(npy)
+        return str(npy), False
     folder = vectors_folder(db_path)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(exist_ok=True)
     path = folder / f"{fingerprint[:24]}.npy"
+    created = not path.exists()
     partial = folder / f"{fingerprint[:24]}.partial.npy"
     partial.unlink(missing_ok=True)
     try:
@@ -32,15 +40,42 @@ def keep_vectors_file(db_path: Path, fingerprint: str, npy: Path, inside: Path) 
     except OSError:
         shutil.copyfile(npy, partial)
     os.replace(partial, path)  # a kill leaves no half file under the final name
-    return str(path.relative_to(db_path.resolve().parent))
+    return str(path.relative_to(db_path.resolve().parent)), created
+
+
+def _resolve(db_path: Path, vectors_path: str) -> Path:
+    path = Path(vectors_path)
+    return path if path.is_absolute() else db_path.resolve().parent / path
+
+
+def discard_vectors(db_path: Path, vectors_path: str) -> None:
+    """Remove a kept .npy that no stored run needs; files outside ``polyuni.vectors/`` (a package's,
+    the model cache) are never touched."""
+    path = _resolve(db_path, vectors_path)
+    if path.parent == vectors_folder(db_path):
+        path.unlink(missing_ok=True)
+
+
+def sweep_vectors(db_path: Path, referenced: set[str]) -> list[Path]:
+    """Remove the .npy files of runs that are not stored (failed, killed or replaced ones) that are
+    older than ``SWEEP_GRACE_SECONDS``; returns what was removed."""
+    folder = vectors_folder(db_path)
+    if not folder.is_dir():
+        return []
+    keep = {_resolve(db_path, path) for path in referenced if path}
+    cutoff = time.time() - SWEEP_GRACE_SECONDS
+    removed = []
+    for path in folder.glob("*.npy"):
+        if path not in keep and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def load_vectors(db_path: Path, vectors_path: str | None, label: str) -> np.ndarray:
     if not vectors_path:
         raise PolyuniError(f"run {label!r} was stored without its vectors; re-ingest it with --force to keep them")
-    path = Path(vectors_path)
-    if not path.is_absolute():
-        path = db_path.resolve().parent / path
+    path = _resolve(db_path, vectors_path)
     if not path.is_file():
         raise PolyuniError(f"the vectors of run {label!r} are gone ({path}); re-ingest it with --force")
     return np.load(path, mmap_mode="r")

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
 from polyuni_db.store.schema import FINDINGS_TABLES, Run, Similarity, UnavailableSource
+from polyuni_db.store.vectors import discard_vectors
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,14 @@ def _existing(connection: sa.Connection, label: str, fingerprint: str) -> tuple[
 
 
 def decide(label: str, fingerprint: str, same: Existing | None, named: Existing | None, force: bool) -> str | None:
-    """'skip' when this exact run is stored, else None; a label taken by other vectors is an error."""
+    """'skip' when this exact run is stored, else None; a label taken by other vectors is an error,
+    and so is forcing a run whose fingerprint another label holds (``--force`` replaces one label only)."""
     if force:
+        if same is not None and same.label != label:
+            raise PolyuniError(
+                f"these vectors and settings are already stored as {same.label!r} (run {same.run_id}); "
+                f"--force replaces only the run labelled {label!r}: use --force with --label {same.label}"
+            )
         return None
     if same is not None:
         return "skip"
@@ -58,15 +65,17 @@ def decide(label: str, fingerprint: str, same: Existing | None, named: Existing 
     return None
 
 
-def stored_run(path: Path, label: str, fingerprint: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Existing | None:
-    """Before any work: the stored run this one would repeat, if any. Raises on a label conflict."""
+def stored_run(path: Path, label: str, fingerprint: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+               force: bool = False) -> Existing | None:
+    """Before any work: the stored run this one would repeat, if any (None when forced). Raises on a
+    label conflict."""
     if not path.exists():
         return None
     with sqlalchemy_connection(path, read_only=True, lock_timeout=lock_timeout) as connection:
         if not sa.inspect(connection).has_table("runs"):
             return None
         same, named = _existing(connection, label, fingerprint)
-        return same if decide(label, fingerprint, same, named, force=False) == "skip" else None
+        return same if decide(label, fingerprint, same, named, force) == "skip" else None
 
 
 def _delete_run(connection: sa.Connection, run_id: int) -> None:
@@ -119,10 +128,12 @@ def write_run(
             same, named = _existing(connection, label, fingerprint)
             if decide(label, fingerprint, same, named, force) == "skip":
                 return WriteOutcome(same.run_id, "skipped", same.label)
-            replaced = [old.run_id for old in {same, named} if old is not None]
-            for run_id in replaced:
-                _delete_run(connection, run_id)
+            # only the run with this label is replaced (decide() refused a fingerprint held by another)
+            replaced_vectors = None
             if named is not None:
+                replaced_vectors = connection.execute(
+                    sa.select(Run.vectors_path).where(Run.run_id == named.run_id)).scalar_one()
+                _delete_run(connection, named.run_id)
                 run_id = named.run_id
             else:
                 run_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Run.run_id), 0) + 1)).scalar_one()
@@ -131,7 +142,11 @@ def write_run(
             _hold_for_fault_tests()
             connection.execute(sa.update(Run).where(Run.run_id == run_id).values(status="complete"))
             connection.execute(sa.delete(UnavailableSource).where(UnavailableSource.label == label))
-    return WriteOutcome(run_id, "replaced" if replaced else "ingested", label)
+            still_used = connection.execute(
+                sa.select(sa.func.count()).select_from(Run).where(Run.vectors_path == replaced_vectors)).scalar_one()
+    if replaced_vectors and not still_used:
+        discard_vectors(path, replaced_vectors)
+    return WriteOutcome(run_id, "replaced" if named is not None else "ingested", label)
 
 
 def set_mlflow(path: Path, run_id: int, mlflow_run_id: str | None, status: str,
