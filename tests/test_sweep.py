@@ -26,15 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 LABELS = ["corpus_capital_small_3", "corpus_capital_small_4", "corpus_capital_3", "corpus_capital_4"]
-TINY_SWEEP = """
-[analysis]
-top_k = 3
-pairs = ["Paris:Rome", "London:Cardiff"]
-
-[train]
-corpora = ["corpus_capital_small", "corpus_capital"]
-dims = [3, 4]
-"""
 
 
 def free_port() -> int:
@@ -101,10 +92,8 @@ def postgres():
 # --- the sweeps ---------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sweep_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sweep") / "tiny.toml"
-    path.write_text(TINY_SWEEP, encoding="utf-8")
-    return path
+def sweep_file() -> Path:
+    return ROOT / "scripts" / "sweeps" / "tiny.toml"
 
 
 @pytest.fixture(scope="module")
