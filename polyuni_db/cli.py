@@ -23,6 +23,7 @@ SQL_TABLE_LIMIT = 1000  # rows a table shows unless --limit says otherwise: a sc
 EPILOG = """examples:
   polyuni ingest pretrained glove-wiki-gigaword-50
   polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1
+  polyuni ingest train --corpus brown --dims 50 --pseudowords 30 --pseudoword-seed 1
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
@@ -193,6 +194,27 @@ def _add_word2vec_options(parser: argparse.ArgumentParser) -> None:
                         f"(default: {defaults.batch_words})")
 
 
+def _add_pseudoword_options(parser: argparse.ArgumentParser) -> None:
+    from polyuni_db.sources.pseudowords import DEFAULT_COUNT_RANGE
+
+    planted = parser.add_argument_group(
+        "planted polysemy", "replace both words of each pair by one token a+b before training (corpus named "
+        "{corpus}_pw{N}s{SEED}), ingest the reference run on the original corpus, and measure what each "
+        "instrument recovers (views pseudoword_recovery, pseudoword_summary)")
+    planted.add_argument("--pseudowords", type=_positive, metavar="N",
+                         help="plant N pseudowords from disjoint random pairs of words (default: none)")
+    planted.add_argument("--pseudoword-seed", type=int, default=1, metavar="S",
+                         help="seed of the random pairs (default: 1)")
+    planted.add_argument("--pseudoword-counts", type=_positive, nargs=2, default=list(DEFAULT_COUNT_RANGE),
+                         metavar=("MIN", "MAX"), help="pair only alphabetic words counted MIN to MAX times "
+                         f"(default: {DEFAULT_COUNT_RANGE[0]} {DEFAULT_COUNT_RANGE[1]})")
+    planted.add_argument("--merge", type=_pair, nargs="+", default=[], metavar="A:B",
+                         help="also merge these pairs (words the user knows the senses of; default: none)")
+    planted.add_argument("--reference", metavar="LABEL",
+                         help="a stored run to measure against (default: the same configuration on the "
+                         "original corpus, ingested if missing)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="polyuni",
@@ -239,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label", type=_label, metavar="TEMPLATE",
                        help="label template with {corpus}, {dim} and {seed} "
                        "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
+    _add_pseudoword_options(train)
     _add_ingest_options(train)
     _add_executor_options(train, default=None, single="; default: inline for a single run, else local")
 
@@ -365,7 +388,12 @@ def _ingest(args, db: Path) -> None:
 
         _print_result(ingest(FileSource(args.path, args.format, args.limit), db, label=args.label, **common))
     elif args.source == "train":
-        _train_grid(args, db, settings)
+        grid = list(_training_grid(args))
+        if grid[0][0].corpus.pseudowords:  # planted runs, each beside its reference run: in this process
+            for source, label in grid:
+                _ingest_planted(source, db, label, args, common)
+        else:
+            _train_grid(args, db, settings, grid)
     elif args.control == "rotate":
         from polyuni_db.compare import record_rotation_check
         from polyuni_db.sources.control import RotationSource
@@ -376,14 +404,14 @@ def _ingest(args, db: Path) -> None:
         print(f"  largest change of a pairwise cosine: {change:.2e}")
 
 
-def _train_grid(args, db: Path, settings) -> None:
+def _train_grid(args, db: Path, settings, grid: list) -> None:
     """Every (dimension, seed) of the grid on the executor; one that fails is reported, the others go on."""
     from polyuni_db.executor import run_all
     from polyuni_db.sweep import SweepRun
 
     runs = [SweepRun(label or source.default_label(), f"word2vec on {source.corpus.name}, {source.dim} "
                      f"dimensions, seed {source.seed}", lambda db_path, source=source: (source, settings))
-            for source, label in _training_grid(args)]
+            for source, label in grid]
     executor = args.executor or ("inline" if len(runs) == 1 else DEFAULT_EXECUTOR)
     outcomes = run_all(db, runs, executor, args.bundles, track=not args.no_mlflow, force=args.force,
                        progress=Bars(), lock_timeout=args.lock_timeout, record_failures=False,
@@ -404,6 +432,19 @@ def _show_outcome(outcome) -> None:
         _print_result(outcome.result)
 
 
+def _ingest_planted(source, db: Path, label: str | None, args, common: dict) -> None:
+    from polyuni_db.planted import ingest_planted
+
+    # a --label template names the reference too, by the original corpus's name
+    reference_label = args.label.format(corpus=source.corpus.base.name, dim=source.dim, seed=source.seed) \
+        if args.label and not args.reference else None
+    outcome = ingest_planted(source, db, label=label, reference=args.reference, reference_label=reference_label, **common)
+    if outcome.reference is not None:
+        _print_result(outcome.reference)
+    _print_result(outcome.result)
+    print(outcome.summary.line())
+
+
 def _training_grid(args):
     """One source per (dimension, seed), the corpus read once."""
     from polyuni_db.sources.corpora import load_corpus
@@ -420,6 +461,15 @@ def _training_grid(args):
         except (KeyError, IndexError, ValueError):
             raise PolyuniError(f"--label {template!r}: a template may use only {{corpus}}, {{dim}} and {{seed}}") from None
     corpus = load_corpus(args.corpus, lowercase=args.lowercase, progress=Bars())
+    if args.pseudowords or args.merge:
+        from polyuni_db.sources.pseudowords import plant_pseudowords
+
+        corpus = plant_pseudowords(corpus, args.pseudowords or 0, args.pseudoword_seed,
+                                   tuple(args.pseudoword_counts), args.merge)
+        if template and "{corpus}" not in template and not args.reference:
+            raise PolyuniError(f"--label {template!r} needs {{corpus}}: the reference run on {args.corpus} would share it")
+    elif args.reference:
+        raise PolyuniError("--reference is for runs with --pseudowords or --merge")
     for dim in args.dims:
         for seed in args.seeds:
             source = TrainedSource(corpus, dim, seed, params)
@@ -651,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polyuni: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interrupt:
-        print(f"polyuni: {interrupt or 'interrupted; nothing half-written was kept'}", file=sys.stderr)
+        # a bare Ctrl-C has no message (an exception is always true: test its text)
+        print(f"polyuni: {str(interrupt) or 'interrupted; nothing half-written was kept'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head`: not an error

@@ -14,9 +14,12 @@ from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import DEFAULT_PERMUTATIONS, add_filtered_variant, compare, record_rotation_check, rotation_nulls
 from polyuni_db.sources.control import RotationSource
+from polyuni_db.planted import record_recovery
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
+from polyuni_db.sources.pseudowords import plant_pseudowords, planted_name
 from polyuni_db.sources.trained import TrainedSource, TrainParams, default_train_label
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
+from polyuni_db.store.write import record_unavailable
 
 PRESETS = ("blog", "quick", "controls")
 MINIMAL_DIMS = (2, 3, 4)
@@ -36,6 +39,12 @@ CONTROL_SEEDS = (1, 2, 3)
 CONTROL_DIM = 50
 CONTROL_WORDS = 5_000  # shared words per comparison in the preset: keeps it within 15 minutes here
 FILTER_MIN_COUNT = 5
+PLANTED_CORPUS = "brown"  # ground truth: pseudowords planted in Brown, measured against the brown_50 runs
+PLANTED_PSEUDOWORDS = 50
+PLANTED_SEED = 1
+# Random rotations behind the headline table's baseline. The quick preset is a first look: its
+# pairs with GloVe rotate GloVe's 400,000 words, so it takes fewer.
+ROTATIONS = {"blog": DEFAULT_PERMUTATIONS, "quick": 20, "controls": DEFAULT_PERMUTATIONS}
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class PlannedRun:
     requested: str  # in words, for the report when it cannot be had
     build: Callable[[Path], tuple[Source, AnalysisSettings]]  # given the database; runs in the driver
     trained: bool = False
+    reference: str | None = None  # a run with planted pseudowords: the run it is measured against
     after: tuple[str, ...] = ()  # labels that must be stored before this run is built
 
 
@@ -78,6 +88,16 @@ def _trained(read: Callable, corpus_name: str, dim: int, seed: int = 1, params: 
                       build, trained=True)
 
 
+def _planted(planted: Callable, corpus_name: str, dim: int, seed: int) -> PlannedRun:
+    """Word2Vec on the corpus with pseudowords planted, measured against the same run without them."""
+    def build(db_path: Path) -> tuple[Source, AnalysisSettings]:
+        return TrainedSource(planted(corpus_name), dim, seed), AnalysisSettings(top_k=TOP_K)
+
+    return PlannedRun(default_train_label(planted_name(corpus_name, PLANTED_PSEUDOWORDS, PLANTED_SEED), dim, seed),
+                      f"word2vec on {corpus_name} with {PLANTED_PSEUDOWORDS} pseudowords, {dim} dimensions, seed {seed}",
+                      build, trained=True, reference=default_train_label(corpus_name, dim, seed))
+
+
 def _toy_trained(read: Callable, corpus_name: str, dim: int, seed: int) -> PlannedRun:
     """A trained variant of a toy model: ``corpus_bark_3_trained``, ``corpus_bark_3_trained_s2``. No
     difference pairs: their words are not in a toy corpus, and 300 runs of 'missing words' say nothing."""
@@ -87,7 +107,8 @@ def _toy_trained(read: Callable, corpus_name: str, dim: int, seed: int) -> Plann
 def plan(preset: str, with_google_news: bool = False, progress: Progress = no_progress) -> list[PlannedRun]:
     """``blog``: the published study's models, and trained variants of its co-occurrence corpora over
     20 seeds; ``quick``: a small subset for tests and a first look;
-    ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM."""
+    ``controls``: seven corpora at 50 dimensions x 3 seeds, GloVe, its rotation and MiniLM, and Brown
+    with 50 planted pseudowords at each seed."""
     read = cache(lambda name: load_corpus(name, progress=progress))  # each corpus is read once per study
     if preset == "blog":
         runs = [_trained(read, name, dim) for name in MINIMAL_CORPORA for dim in MINIMAL_DIMS]
@@ -99,6 +120,8 @@ def plan(preset: str, with_google_news: bool = False, progress: Progress = no_pr
         runs += [_pretrained(GLOVE_50)] + [_trained(read, "lee_background", dim) for dim in (10, 20)]
     elif preset == "controls":
         runs = [_trained(read, name, CONTROL_DIM, seed) for name in CONTROL_CORPORA for seed in CONTROL_SEEDS]
+        planted = cache(lambda name: plant_pseudowords(read(name), PLANTED_PSEUDOWORDS, PLANTED_SEED))
+        runs += [_planted(planted, PLANTED_CORPUS, CONTROL_DIM, seed) for seed in CONTROL_SEEDS]
         runs += [_pretrained(GLOVE_50), _rotation("glove", 1), _pretrained(MINILM)]
     else:
         raise PolyuniError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
@@ -123,21 +146,31 @@ def run_study(
     progress: Progress = no_progress,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[StudyOutcome], None] = lambda outcome: None,
-    rotations: int = DEFAULT_PERMUTATIONS,
+    rotations: int | None = None,
     executor: str = DEFAULT_EXECUTOR,
     bundles: Path | None = None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
 ) -> list[StudyOutcome]:
     """Ingest every run of the preset on the executor; one that fails is recorded and the others go on.
-    Then every pair of runs over 1,000 words gets its rotation null (``rotations`` random rotations),
-    the baseline of Approach 3's headline table; pairs that have it already are kept."""
+    Runs with planted pseudowords are then measured against their references. Then every pair of
+    runs over 1,000 words gets its rotation null (``rotations`` random rotations, by default the
+    preset's), the baseline of Approach 3's headline table; pairs that have it already are kept."""
     planned = plan(preset, with_google_news, progress)
     outcomes = run_all(db_path, planned, executor, bundles, track=track, progress=progress,
                        lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
+    for index, (run, outcome) in enumerate(zip(planned, outcomes)):
+        if run.reference and outcome.result is not None:
+            try:  # build again: the corpus is read once per plan, so this only names the planted words
+                record_recovery(db_path, run.label, run.reference, run.build(db_path)[0].corpus, lock_timeout)
+            except PolyuniError as error:
+                record_unavailable(db_path, run.label, run.requested, str(error), lock_timeout)
+                outcomes[index] = StudyOutcome(run.label, None, str(error))
     trained = [run.label for run, outcome in zip(planned, outcomes) if run.trained and outcome.result is not None]
+    # runs with planted pseudowords are measured against their references, not compared with every run
+    compared = [run.label for run, outcome in zip(planned, outcomes) if outcome.result is not None and not run.reference]
     if preset == "controls":
-        _controls(db_path, [o.label for o in outcomes if o.result is not None], trained, progress, lock_timeout)
-    rotation_nulls(db_path, rotations=rotations, progress=progress, lock_timeout=lock_timeout)
+        _controls(db_path, compared, trained, progress, lock_timeout)
+    rotation_nulls(db_path, rotations=rotations or ROTATIONS[preset], progress=progress, lock_timeout=lock_timeout)
     return outcomes
 
 

@@ -8,8 +8,10 @@ import pytest
 from polyuni_db.compare import compare
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.pipeline import ingest
+from polyuni_db.planted import ingest_planted
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.pretrained import PretrainedSource
+from polyuni_db.sources.pseudowords import plant_pseudowords
 from polyuni_db.sources.trained import TrainedSource
 from polyuni_db.store.read import read_only_query
 from tests.conftest import ROOT
@@ -27,6 +29,7 @@ def fixture_db(tmp_path_factory):
     for dim in (2, 3):
         ingest(TrainedSource(load_corpus("corpus_4"), dim, 1), db, track=False, settings=AnalysisSettings(top_k=4))
     compare(db, ["lee_background_10", "lee_background_10_s2", "lee_background_20"], n_words=500, permutations=10)
+    ingest_planted(TrainedSource(plant_pseudowords(lee, 5, seed=1), 10, 1), db, track=False)  # its reference is stored
     return db
 
 

@@ -16,6 +16,7 @@ SMALL = {
                                    "--no-mlflow"],
     "bench_executor.py": ["--sweep", str(SCRIPTS / "sweeps" / "tiny.toml"), "--executors", "inline", "inline",
                           "--no-mlflow"],
+    "toy_convergence.py": ["--seeds", "1", "--epochs", "2", "4"],
 }
 
 
@@ -34,5 +35,11 @@ def test_script_runs_at_a_small_size(script, tmp_path, monkeypatch, capsys):
         assert summary["model_overlap"]["rows"] == 3  # every pair of the three runs
     elif script == "bench_executor.py":
         assert summary["of"] == summary["over"] == "inline" and summary["speedup"] > 0
+    elif script == "toy_convergence.py":
+        from polyuni_db.study import TOY_CORPORA
+
+        assert list(summary) == list(TOY_CORPORA)  # relative to the longest training, which is 1
+        assert all(summary[name]["4"]["share_of_longest"] == 1 and summary[name]["2"]["late_loss"] > 0
+                   for name in TOY_CORPORA)
     else:
         assert summary["vocab"] == 800 and summary["write_s"] >= 0

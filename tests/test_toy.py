@@ -280,3 +280,29 @@ def test_blog_preset_adds_trained_variants():
     assert all(f"{name}_{dim}" in labels for name in MINIMAL_CORPORA for dim in (2, 3, 4))  # the published runs stay
     source, _ = next(run for run in runs if run.label == "corpus_food_2_trained_s7").build(None)
     assert (source.seed, source.params.sample, source.params.epochs) == (7, 0, TOY_EPOCHS)
+
+
+def test_point_labels_do_not_overlap():
+    """Six words on nearly the same spot: every label gets a box of its own, clear of every marker."""
+    from polyuni_db.report.figures import LABEL_FONT, _label_points
+
+    class Axes:
+        def __init__(self):
+            self.labels = []
+
+        def annotate(self, word, point, xytext, ha, **options):
+            self.labels.append((word, point, xytext, ha))
+
+    words = ["Dog", "Tree", "Bark", "Sound", "Creak", "Cat"]
+    xs, ys = np.array([0.0, 0.01, 0.02, 0.0, 0.01, 0.02]), np.array([0.0, 0.0, 0.01, 0.01, 0.02, 0.02])
+    axes = Axes()
+    _label_points(axes, words, xs, ys, points_per_unit=100.0)
+    boxes = []
+    for word, (x, y), (dx, dy), ha in axes.labels:
+        width = 0.6 * LABEL_FONT * len(word)
+        left = x * 100 + dx - (width if ha == "right" else 0)
+        boxes.append((left, y * 100 + dy, left + width, y * 100 + dy + LABEL_FONT))
+    markers = [(x * 100 - 3, y * 100 - 3, x * 100 + 3, y * 100 + 3) for x, y in zip(xs, ys)]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:] + markers:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)

@@ -209,6 +209,40 @@ def _controls(connection) -> dict:
     }
 
 
+def _planted(connection) -> dict:
+    """Ground truth: pseudowords planted in a corpus, against their nulls and Arora et al.'s line."""
+    points = run(connection, queries.PLANTED_POINTS)
+    rows = points.dicts()
+    figures_found = []
+    if rows:
+        planted = np.array([row["span_cosine"] for row in rows])
+        null = np.array([row["null_span_cosine"] for row in rows])
+        figures_found.append({
+            "uri": figures.span_cosine_distribution(planted, null),
+            "alt": "Histogram of span cosines of planted pseudowords against their null pairs",
+            "caption": "How close v_ab lies to the span of v_a and v_b (blue), against the same fit on two random "
+                       "words that were not merged (grey); every run with pseudowords pooled.",
+        })
+        by_label: dict[str, list] = defaultdict(list)
+        for row in rows:
+            by_label[row["label"]].append((row["lg_ratio"], row["beta"]))
+        figures_found.append({
+            "uri": figures.beta_against_ratio({label: tuple(np.array(column) for column in zip(*values))
+                                               for label, values in by_label.items()}),
+            "alt": "Scatter plot of beta against lg r with Arora et al.'s line",
+            "caption": "The coefficient of the rarer word against the log frequency ratio of the pair, one colour "
+                       "per run, beside Arora et al.'s line 1 - 0.5 lg r.",
+        })
+    return {
+        "summary": run(connection, queries.PLANTED_SUMMARY),
+        "figures": figures_found,
+        "points_sql": points.sql,
+        "instruments": run(connection, queries.PLANTED_INSTRUMENTS),
+        "seeds": run(connection, queries.PLANTED_SEEDS),
+        "words": run(connection, queries.PLANTED_WORDS),
+    }
+
+
 def gather(connection, db_path: Path) -> dict:
     """Everything the templates show, read from the views."""
     runs = run(connection, queries.RUNS)
@@ -242,6 +276,7 @@ def gather(connection, db_path: Path) -> dict:
         "heatmap": _overlap_heatmap(overlap),
         "settings": run(connection, queries.SETTINGS),
         "controls": _controls(connection),
+        "planted": _planted(connection),
     }
 
 

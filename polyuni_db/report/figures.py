@@ -24,6 +24,7 @@ import matplotlib
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from polyuni_db.sources.base import Progress, no_progress
 
@@ -125,9 +126,11 @@ _LABEL_SPOTS = [(4, 3, "left"), (4, -11, "left"), (-4, 3, "right"), (-4, -11, "r
 
 
 def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points_per_unit: float) -> None:
-    """Label each point where its text overlaps no label placed before it (greedy, in word order):
-    the box of a label is estimated from its length, in points."""
-    placed: list[tuple[float, float, float, float]] = []
+    """Label each point where its text overlaps no marker and no label placed before it (greedy, in
+    word order): the box of a label is estimated from its length, in points."""
+    marker = 3.0  # half the width of a marker, in points
+    placed = [(x * points_per_unit - marker, y * points_per_unit - marker,
+               x * points_per_unit + marker, y * points_per_unit + marker) for x, y in zip(xs, ys)]
     for word, x, y in zip(words, xs, ys):
         width, height = 0.6 * LABEL_FONT * len(word), LABEL_FONT
         px, py = x * points_per_unit, y * points_per_unit
@@ -140,7 +143,10 @@ def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points
             dx, dy, align = _LABEL_SPOTS[0]
             box = (px + dx, py + dy, px + dx + width, py + dy + height)
         placed.append(box)
-        axes.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=LABEL_FONT, ha=align)
+        far = abs(dy) > 12  # beyond the four spots next to the point: a thin line says whose label it is
+        axes.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=LABEL_FONT, ha=align,
+                      arrowprops={"arrowstyle": "-", "linewidth": 0.4, "color": "#999", "shrinkA": 0, "shrinkB": 2}
+                      if far else None)
 
 
 def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None) -> str:
@@ -155,12 +161,18 @@ def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None
         figure.suptitle(title, fontsize=12, fontweight="bold")
     limit = float(np.abs(vectors).max()) * 1.35 or 1.0
     points_per_unit = 3.0 * 72 / (2 * limit)  # about 3 inches of axes across 2 * limit
+    # the same few ticks on every plot, laid out once: tick layout is half of the drawing time
+    ticks = MaxNLocator(nbins=4, symmetric=True).tick_values(-limit, limit)
+    ticks = ticks[np.abs(ticks) <= limit]
+    tick_labels = [f"{tick:.2g}" for tick in ticks]
     for n, (i, j) in enumerate(pairs):
         axes = figure.add_subplot(rows, columns, n + 1)
         axes.axhline(0, color="red", linewidth=0.9)
         axes.axvline(0, color="red", linewidth=0.9)
         axes.scatter(vectors[:, i], vectors[:, j], s=22, color=PALETTE, zorder=3)
         _label_points(axes, words, vectors[:, i], vectors[:, j], points_per_unit)
+        axes.set_xticks(ticks, tick_labels)
+        axes.set_yticks(ticks, tick_labels)
         axes.set_xlim(-limit, limit)
         axes.set_ylim(-limit, limit)
         axes.set_aspect("equal")
@@ -225,6 +237,42 @@ def _heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_
     return _data_uri(figure)
 
 
+def _span_cosine_distribution(planted: np.ndarray, null: np.ndarray) -> str:
+    """Histograms of the span cosine of planted pseudowords and of their null pairs, on shared bins."""
+    figure = Figure(figsize=(6.4, 3.6), layout="constrained")
+    axes = figure.add_subplot()
+    low = float(min(planted.min(), null.min()))
+    bins = np.linspace(min(low, 0.9), 1.0, 41)
+    axes.hist(null, bins=bins, color="#b0b8c2", label=f"null: two random words (n = {null.size})")
+    axes.hist(planted, bins=bins, color=PALETTE, alpha=0.85, label=f"planted a+b on [a, b] (n = {planted.size})")
+    axes.set_xlabel("cosine between v_ab and its projection on the span", fontsize=9)
+    axes.set_ylabel("pseudowords", fontsize=9)
+    axes.legend(fontsize=8, loc="upper left")
+    axes.tick_params(labelsize=8)
+    return _data_uri(figure)
+
+
+def _beta_against_ratio(points: dict[str, tuple[np.ndarray, np.ndarray]], arora_c: float = 0.5) -> str:
+    """β of the rarer word against lg r, one colour per run, with Arora et al.'s line β = 1 - c lg r."""
+    figure = Figure(figsize=(6.4, 3.8), layout="constrained")
+    axes = figure.add_subplot()
+    colours = ("#1f5fa8", "#d9822b", "#2e8b57", "#8e44ad", "#7f8c8d")
+    highest = 1.0
+    for n, (label, (lg_ratio, beta)) in enumerate(points.items()):
+        axes.scatter(lg_ratio, beta, s=14, color=colours[n % len(colours)], zorder=3, label=label)
+        highest = max(highest, float(lg_ratio.max()))
+    grid = np.linspace(0.0, highest * 1.05, 50)
+    axes.plot(grid, 1 - arora_c * grid, color="#c0392b", linestyle="--", label=f"Arora et al. 2018: 1 - {arora_c} lg r")
+    axes.axhline(0, color="#999", linewidth=0.6)
+    axes.set_xlabel("lg r (r: count of the frequent word / count of the rare word)", fontsize=9)
+    axes.set_ylabel("β (coefficient of the rarer word)", fontsize=9)
+    axes.legend(fontsize=8)
+    axes.tick_params(labelsize=8)
+    return _data_uri(figure)
+
+
 superposition_grid = drawing(_superposition_grid)
 heatmap = drawing(_heatmap)
 dimensionality_by_dims = drawing(_dimensionality_by_dims)
+span_cosine_distribution = drawing(_span_cosine_distribution)
+beta_against_ratio = drawing(_beta_against_ratio)

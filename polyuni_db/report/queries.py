@@ -295,3 +295,39 @@ FINDINGS = """SELECT
     (SELECT count(*) FROM similarity_scores WHERE metric = 'axis_overlap_rotation_null') AS rotation_pairs,
     (SELECT count(*) FILTER (WHERE p_value < 0.05) FROM similarity_scores WHERE metric LIKE 'mutual_knn%') AS knn_significant,
     (SELECT count(*) FROM similarity_scores WHERE metric LIKE 'mutual_knn%') AS knn_pairs"""
+
+# Ground truth: planted polysemy.
+PLANTED_SUMMARY = """SELECT label, reference_label AS reference, n_pseudowords,
+       round(mean_span_cosine, 3) AS "mean span cosine", round(sd_span_cosine, 3) AS sd,
+       round(null_mean_span_cosine, 3) AS "null mean", round(null_sd_span_cosine, 3) AS "null sd",
+       round(span_margin_null_sd, 1) AS "margin (null sd)",
+       round(mean_alpha, 2) AS "mean alpha", round(mean_beta, 2) AS "mean beta",
+       round(beta_slope, 3) AS "beta slope per lg r", round(beta_spearman_rho, 2) AS "Spearman rho (beta, lg r)",
+       beta_spearman_p AS "p-value", n_aligned AS "aligned words"
+FROM pseudoword_summary
+ORDER BY corpus, dim, seed, label"""
+
+PLANTED_POINTS = """SELECT label, token, lg_ratio, span_cosine, null_span_cosine, beta
+FROM pseudoword_recovery
+ORDER BY label, token"""
+
+PLANTED_INSTRUMENTS = """SELECT label, instrument, n_pseudowords,
+       round(share_both_senses, 2) AS "both senses", round(null_share_both_senses, 2) AS "null: both",
+       round(share_one_sense, 2) AS "one sense at least", round(null_share_one_sense, 2) AS "null: one",
+       round(mean_hits_per_sense, 2) AS "mean hits per sense", round(null_mean_hits_per_sense, 2) AS "null: hits"
+FROM pseudoword_instrument_recovery
+ORDER BY instrument, corpus, dim, seed, label"""
+
+PLANTED_SEEDS = """SELECT corpus, dim, instrument, count(*) AS pseudowords, any_value(n_runs) AS runs,
+       round(avg(share_of_runs), 2) AS "mean share of runs", count(*) FILTER (WHERE in_every_run) AS "found in every run",
+       round(avg(null_share_of_runs), 2) AS "null: mean share", count(*) FILTER (WHERE null_in_every_run) AS "null: in every run"
+FROM pseudoword_seed_agreement
+GROUP BY corpus, dim, instrument
+ORDER BY corpus, dim, instrument"""
+
+PLANTED_WORDS = """SELECT label, token, frequent_word, rare_word, round(frequency_ratio, 1) AS r,
+       round(span_cosine, 3) AS "span cosine", round(alpha, 2) AS alpha, round(beta, 2) AS beta,
+       round(arora_beta, 2) AS "Arora's beta", null_word_a || '+' || null_word_b AS "null pair",
+       round(null_span_cosine, 3) AS "null span cosine"
+FROM pseudoword_recovery
+ORDER BY label, frequency_ratio"""

@@ -8,18 +8,29 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Progress, no_progress
 
+if TYPE_CHECKING:
+    from polyuni_db.sources.pseudowords import Pseudoword
+
 
 @dataclass(frozen=True)
 class Corpus:
-    """Tokenised sentences, with a digest of their content for the run's fingerprint."""
+    """Tokenised sentences, with a digest of their content for the run's fingerprint.
+
+    A transformed corpus (pseudowords planted, see ``sources.pseudowords``) keeps the corpus it was
+    made from in ``base``, what was done in ``transform`` (part of the spec) and the planted words.
+    """
 
     name: str
     sentences: list[list[str]]
     tokenizer: str
+    transform: dict | None = None
+    base: Corpus | None = None
+    pseudowords: tuple[Pseudoword, ...] = ()
 
     def digest(self) -> str:
         hasher = hashlib.sha256()
@@ -29,7 +40,10 @@ class Corpus:
         return hasher.hexdigest()
 
     def spec(self) -> dict:
-        return {"name": self.name, "tokenizer": self.tokenizer, "sha256": self.digest()}
+        spec = {"name": self.name, "tokenizer": self.tokenizer, "sha256": self.digest()}
+        if self.transform is not None:  # absent otherwise: untransformed runs keep their fingerprints
+            spec["transform"] = self.transform
+        return spec
 
     @property
     def n_tokens(self) -> int:

@@ -162,12 +162,79 @@ class Similarity(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Pseudoword(Base):
+    """A token planted in the run's corpus in place of every occurrence of two words (see
+    sources.pseudowords), with the words' counts in the original corpus."""
+
+    __tablename__ = "pseudowords"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String, primary_key=True)  # 'a+b'
+    word_a: Mapped[str] = mapped_column(String)
+    word_b: Mapped[str] = mapped_column(String)
+    count_a: Mapped[int] = mapped_column(Integer)
+    count_b: Mapped[int] = mapped_column(Integer)
+
+
+class PseudowordAlignment(Base):
+    """How a run with pseudowords was aligned to its reference (orthogonal Procrustes over shared
+    words), and Spearman's rho of beta against lg r over its pseudowords."""
+
+    __tablename__ = "pseudoword_alignment"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reference_run_id: Mapped[int] = mapped_column(Integer)  # the same configuration without the transform
+    n_aligned: Mapped[int] = mapped_column(Integer)  # shared words counted 5+ times in both runs
+    alignment_cosine: Mapped[float] = mapped_column(Double)  # their mean cosine after the rotation
+    beta_spearman_rho: Mapped[float | None] = mapped_column(Double)  # null with fewer than 3 pseudowords
+    beta_spearman_p: Mapped[float | None] = mapped_column(Double)
+    null_seed: Mapped[int] = mapped_column(Integer)  # seed of the random null pairs
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PseudowordFit(Base):
+    """v_ab (aligned) regressed on [v_a, v_b] of the reference, and on two random other words."""
+
+    __tablename__ = "pseudoword_fits"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String, primary_key=True)
+    span_cosine: Mapped[float] = mapped_column(Double)  # cosine of v_ab with its projection on the span
+    alpha: Mapped[float] = mapped_column(Double)  # coefficient of the more frequent word
+    beta: Mapped[float] = mapped_column(Double)  # coefficient of the rarer word
+    null_word_a: Mapped[str] = mapped_column(String)  # the null pair: random words not merged
+    null_word_b: Mapped[str] = mapped_column(String)
+    null_span_cosine: Mapped[float] = mapped_column(Double)
+    null_alpha: Mapped[float] = mapped_column(Double)
+    null_beta: Mapped[float] = mapped_column(Double)
+
+
+class PseudowordInstrument(Base):
+    """Whether an instrument brings back both senses of a pseudoword: how many of each word's 10
+    reference neighbours it finds, and the same for the null pair."""
+
+    __tablename__ = "pseudoword_instruments"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String, primary_key=True)
+    instrument: Mapped[str] = mapped_column(String, primary_key=True)  # 'difference_neighbours' | 'dimension_words'
+    hits_a: Mapped[int] = mapped_column(Integer)
+    hits_b: Mapped[int] = mapped_column(Integer)
+    recovered: Mapped[bool] = mapped_column(Boolean)  # both senses found (hits_a > 0 and hits_b > 0)
+    null_hits_a: Mapped[int] = mapped_column(Integer)
+    null_hits_b: Mapped[int] = mapped_column(Integer)
+    null_recovered: Mapped[bool] = mapped_column(Boolean)
+
+
+# Rows measured against a reference run: deleted with the run, and with its reference.
+PSEUDOWORD_MEASURES = tuple(model.__tablename__ for model in (PseudowordFit, PseudowordInstrument, PseudowordAlignment))
+
 # The tables that hold a run's findings, in the order they are written.
 FINDINGS_TABLES = tuple(
     model.__tablename__
     for model in (DimensionWord, DifferencePair, DifferenceNeighbour, WordStat, WordVector, PairGeometry,
-                  DimensionWordFiltered, WordSuperposition)
-)
+                  DimensionWordFiltered, WordSuperposition, Pseudoword)
+) + PSEUDOWORD_MEASURES
 
 
 class UnavailableSource(Base):

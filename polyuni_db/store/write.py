@@ -13,7 +13,14 @@ import sqlalchemy as sa
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
-from polyuni_db.store.schema import FINDINGS_TABLES, Run, Similarity, UnavailableSource
+from polyuni_db.store.schema import (
+    FINDINGS_TABLES,
+    PSEUDOWORD_MEASURES,
+    PseudowordAlignment,
+    Run,
+    Similarity,
+    UnavailableSource,
+)
 from polyuni_db.store.vectors import discard_vectors
 
 
@@ -83,6 +90,9 @@ def _delete_run(connection: sa.Connection, run_id: int) -> None:
         connection.execute(sa.text(f"DELETE FROM {table} WHERE run_id = :run_id"), {"run_id": run_id})
     # comparisons with the old vectors no longer hold
     connection.execute(sa.delete(Similarity).where(sa.or_(Similarity.run_a == run_id, Similarity.run_b == run_id)))
+    # nor does recovery measured against them as a reference
+    _delete_pseudoword_measures(connection, sa.select(PseudowordAlignment.run_id).where(
+        PseudowordAlignment.reference_run_id == run_id))
     connection.execute(sa.delete(Run).where(Run.run_id == run_id))
 
 
@@ -147,6 +157,27 @@ def write_run(
     if replaced_vectors and not still_used:
         discard_vectors(path, replaced_vectors)
     return WriteOutcome(run_id, "replaced" if named is not None else "ingested", label)
+
+
+def _delete_pseudoword_measures(connection: sa.Connection, run_ids) -> None:
+    """Fits, instrument rows and alignment of the given runs (a list of ids, or a SELECT of them);
+    the alignment last, since the SELECT may read it."""
+    for table in PSEUDOWORD_MEASURES:
+        rows = sa.table(table, sa.column("run_id"))
+        connection.execute(rows.delete().where(rows.c.run_id.in_(run_ids)))
+
+
+def write_pseudoword_recovery(path: Path, run_id: int, tables: dict[str, pa.Table],
+                              lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    """Replace a run's pseudowords and their measures (tables named as in the schema) in one transaction."""
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            connection.execute(sa.text("DELETE FROM pseudowords WHERE run_id = :run_id"), {"run_id": run_id})
+            _delete_pseudoword_measures(connection, [run_id])
+            for table, rows in tables.items():
+                if rows.num_rows:
+                    insert_rows(connection, table, run_id, rows)
 
 
 def set_mlflow(path: Path, run_id: int, mlflow_run_id: str | None, status: str,

@@ -1,0 +1,127 @@
+"""Planted polysemy end to end: ingest a run trained on a corpus with pseudowords and its reference
+run (the same configuration on the original corpus), measure what each instrument recovers, and hand
+the rows to the store."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from polyuni_db.analysis.pseudowords import PlantedPair, beta_trend, measure, shared_anchor_rows
+from polyuni_db.errors import PolyuniError
+from polyuni_db.pipeline import IngestResult, ingest
+from polyuni_db.sources.corpora import Corpus
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
+from polyuni_db.store.read import load_run
+from polyuni_db.store.write import write_pseudoword_recovery
+
+
+@dataclass(frozen=True)
+class RecoverySummary:
+    n_planted: int
+    n_measured: int  # pseudowords whose token and both words are in the runs
+    mean_span_cosine: float
+    null_mean_span_cosine: float
+    beta_spearman_rho: float | None
+
+    def line(self) -> str:
+        rho = "n/a" if self.beta_spearman_rho is None else f"{self.beta_spearman_rho:.2f}"
+        return (f"  {self.n_measured} of {self.n_planted} pseudowords measured: mean span cosine "
+                f"{self.mean_span_cosine:.3f} (null {self.null_mean_span_cosine:.3f}), "
+                f"Spearman rho of beta against lg r {rho}; see the view pseudoword_recovery")
+
+
+@dataclass(frozen=True)
+class PlantedOutcome:
+    reference: IngestResult | None  # None when a stored --reference was named
+    result: IngestResult
+    summary: RecoverySummary
+
+
+def reference_source(source):
+    """The same training configuration on the corpus the pseudowords were planted in."""
+    return dataclasses.replace(source, corpus=source.corpus.base)
+
+
+def _stored_dim(db_path: Path, label: str, lock_timeout: float) -> int:
+    if not db_path.exists():
+        raise PolyuniError(f"no run labelled {label!r} to use as --reference: {db_path} does not exist")
+    return load_run(db_path, label, lock_timeout).vectors.shape[1]
+
+
+def ingest_planted(source, db_path: Path, label: str | None = None, reference: str | None = None,
+                   reference_label: str | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                   **ingest_options) -> PlantedOutcome:
+    """Ingest the reference (labelled ``reference_label``, by default as any run on the original
+    corpus) unless a stored run ``reference`` is named, then the run with pseudowords, then measure
+    recovery. ``source`` trains on a corpus made by ``sources.pseudowords``."""
+    if source.corpus.base is None:
+        raise PolyuniError("this corpus has no pseudowords: give --pseudowords N or --merge A:B")
+    if reference is not None and (dim := _stored_dim(db_path, reference, lock_timeout)) != source.dim:
+        raise PolyuniError(f"--reference {reference!r} has {dim} dimensions, this run {source.dim}: "
+                           "the reference must have the same")
+    reference_result = None
+    if reference is None:
+        reference_result = ingest(reference_source(source), db_path, label=reference_label, lock_timeout=lock_timeout,
+                                  **ingest_options)
+        reference = reference_result.label
+    result = ingest(source, db_path, label=label, lock_timeout=lock_timeout, **ingest_options)
+    summary = record_recovery(db_path, result.label, reference, source.corpus, lock_timeout)
+    return PlantedOutcome(reference_result, result, summary)
+
+
+def record_recovery(db_path: Path, label: str, reference: str, corpus: Corpus,
+                    lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverySummary:
+    """Measure every pseudoword of the run ``label`` against the run ``reference`` and store the rows
+    (replacing any from before)."""
+    run, base = load_run(db_path, label, lock_timeout), load_run(db_path, reference, lock_timeout)
+    if run.vectors.shape[1] != base.vectors.shape[1]:
+        raise PolyuniError(f"{label} and its reference {reference} differ in dimensions")
+    if run.counts is None or base.counts is None:
+        raise PolyuniError(f"{label} and {reference} must both be trained runs (corpus counts)")
+    anchors, reference_anchors = shared_anchor_rows(run.words, run.counts, np.asarray(run.vectors), base.index,
+                                                    base.counts, np.asarray(base.vectors))
+    if anchors.size < 2 * base.vectors.shape[1]:
+        raise PolyuniError(f"{label} and {reference} share {anchors.size} words counted 5+ times: too few to align")
+    measured_words = [p for p in corpus.pseudowords
+                      if p.token in run.index and p.word_a in base.index and p.word_b in base.index]
+    planted = [PlantedPair(run.index[p.token], base.index[p.word_a], base.index[p.word_b], p.count_a, p.count_b)
+               for p in measured_words]
+    null_seed = (corpus.transform or {}).get("seed") or 0
+    tables = {"pseudowords": pa.table({
+        "token": [p.token for p in corpus.pseudowords], "word_a": [p.word_a for p in corpus.pseudowords],
+        "word_b": [p.word_b for p in corpus.pseudowords],
+        "count_a": pa.array([p.count_a for p in corpus.pseudowords], pa.int64()),
+        "count_b": pa.array([p.count_b for p in corpus.pseudowords], pa.int64()),
+    })}
+    summary = RecoverySummary(len(corpus.pseudowords), 0, float("nan"), float("nan"), None)
+    if planted:
+        found = measure(run.vectors, base.vectors, anchors, reference_anchors, run.counts[anchors], planted, null_seed)
+        anchor_words = [run.words[i] for i in anchors]
+        fits = pa.Table.from_pylist([
+            {"token": p.token, **fit, "null_word_a": anchor_words[fit["null_word_a"]],
+             "null_word_b": anchor_words[fit["null_word_b"]]}
+            for p, fit in zip(measured_words, found.fits)])
+        instruments = pa.Table.from_pylist([
+            {"token": measured_words[row["pair"]].token, **{k: v for k, v in row.items() if k != "pair"}}
+            for row in found.instruments])
+        beta = fits.column("beta").to_numpy()
+        ratio = np.array([max(p.count_a, p.count_b) / min(p.count_a, p.count_b) for p in measured_words])
+        rho, p_value = beta_trend(beta, ratio)
+        tables["pseudoword_fits"] = fits
+        tables["pseudoword_instruments"] = instruments
+        tables["pseudoword_alignment"] = pa.table({
+            "reference_run_id": [base.run_id], "n_aligned": [found.n_aligned],
+            "alignment_cosine": [found.alignment_cosine], "beta_spearman_rho": pa.array([rho], pa.float64()),
+            "beta_spearman_p": pa.array([p_value], pa.float64()), "null_seed": [null_seed],
+            "created_at": [datetime.now(timezone.utc).replace(tzinfo=None)],
+        })
+        summary = RecoverySummary(len(corpus.pseudowords), len(planted),
+                                  float(fits.column("span_cosine").to_numpy().mean()),
+                                  float(fits.column("null_span_cosine").to_numpy().mean()), rho)
+    write_pseudoword_recovery(db_path, run.run_id, tables, lock_timeout)
+    return summary
