@@ -14,7 +14,7 @@ SMALL = {
     "synthetic_runs.py": ["--runs", "3", "--dims", "4", "--vocab", "60", "--vocabularies", "2", "--top-k", "3"],
     "bench_google_news_scale.py": ["--sizes", "500", "--dim", "8", "--pairs", "0", "--end-to-end-size", "800",
                                    "--no-mlflow"],
-    "bench_executor.py": ["--sweep", str(SCRIPTS / "sweeps" / "tiny.toml"), "--executors", "inline", "inline",
+    "bench_executor.py": ["--sweep", str(SCRIPTS / "sweeps" / "tiny.toml"), "--executors", "inline",
                           "--no-mlflow"],
     "toy_convergence.py": ["--seeds", "1", "--epochs", "2", "4"],
 }
