@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from polyuni_db.errors import PolyuniError
 from polyuni_db.findings import AnalysisSettings, analyse
 from polyuni_db.sources.base import Progress, Source, no_progress
+from polyuni_db.store.vectors import memory_mapped_file
 
 BUNDLE_PREFIX = "fingerprint="
 PARTIAL_PREFIX = ".partial-"
@@ -51,16 +52,6 @@ def find_bundles(root: Path) -> list[Path]:
     if not root.is_dir():
         raise PolyuniError(f"no bundle folder at {root}")
     return sorted(path for path in root.iterdir() if path.name.startswith(BUNDLE_PREFIX) and path.is_dir())
-
-
-def _memory_mapped_file(vectors: np.ndarray) -> Path | None:
-    """The .npy the vectors are memory-mapped from when it holds exactly them (GloVe's package, the
-    model cache): kept by reference, not copied."""
-    if isinstance(vectors, np.memmap) and vectors.filename:
-        source = Path(vectors.filename)
-        if source.suffix == ".npy" and np.load(source, mmap_mode="r").shape == vectors.shape:
-            return source.resolve()
-    return None
 
 
 @dataclass(frozen=True)
@@ -102,7 +93,7 @@ def read_bundle(path: Path) -> Bundle:
 def _write(folder: Path, run: dict, tables: dict[str, pa.Table], vectors: np.ndarray, metadata: dict,
            notes: tuple[str, ...], compute_seconds: float) -> None:
     folder.mkdir(parents=True)
-    source_file = _memory_mapped_file(vectors)
+    source_file = memory_mapped_file(vectors)
     if source_file is None:
         np.save(folder / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))
     for name, table in tables.items():
