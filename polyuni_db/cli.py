@@ -713,6 +713,7 @@ def _import(args, db: Path) -> None:
 
 def _features(args, db: Path) -> None:
     from polyuni_db.features import FeatureSettings, compute_features
+    from polyuni_db.planted import record_feature_recoveries
 
     def show(outcome) -> None:
         if outcome.action == "skipped":
@@ -726,6 +727,11 @@ def _features(args, db: Path) -> None:
 
     settings = FeatureSettings(args.atoms, args.nonzero, args.words)
     compute_features(db, args.labels, settings, args.seeds, args.force, args.jobs, Bars(), args.lock_timeout, show)
+    # a run with planted pseudowords whose reference has features too: the features instrument
+    for label, recovered, measured in record_feature_recoveries(db, args.labels, settings, args.seeds[0],
+                                                                args.lock_timeout):
+        print(f"{label}: features find both senses of {recovered} of {measured} pseudowords "
+              "(see the view pseudoword_instrument_recovery, instrument feature_atoms)")
     print("see the views feature_set_summary, atom_quality, word_polysemy, dimension_polysemanticity, feature_stability")
 
 

@@ -15,7 +15,7 @@ from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import DEFAULT_PERMUTATIONS, add_filtered_variant, compare, record_rotation_check, rotation_nulls
 from polyuni_db.features import FeatureSettings, compute_features, match_features
 from polyuni_db.sources.control import RotationSource
-from polyuni_db.planted import record_recovery
+from polyuni_db.planted import record_feature_recovery, record_recovery
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
 from polyuni_db.sources.pseudowords import plant_pseudowords, planted_name
 from polyuni_db.sources.trained import TrainedSource, TrainParams, default_train_label
@@ -175,17 +175,22 @@ def run_study(
     trained = [run.label for run, outcome in zip(planned, outcomes) if run.trained and outcome.result is not None]
     # runs with planted pseudowords are measured against their references, not compared with every run
     compared = [run.label for run, outcome in zip(planned, outcomes) if outcome.result is not None and not run.reference]
+    planted = [(run.label, run.reference) for run, outcome in zip(planned, outcomes)
+               if outcome.result is not None and run.reference]
     if preset == "controls":
         _controls(db_path, compared, trained, progress, lock_timeout)
     rotation_nulls(db_path, rotations=rotations or ROTATIONS[preset], progress=progress, lock_timeout=lock_timeout)
     if preset in FEATURE_PRESETS:
-        _features(db_path, preset, compared, progress, lock_timeout)
+        _features(db_path, preset, compared, planted, progress, lock_timeout)
     return outcomes
 
 
-def _features(db_path: Path, preset: str, stored: list[str], progress: Progress, lock_timeout: float) -> None:
+def _features(db_path: Path, preset: str, stored: list[str], planted: list[tuple[str, str]], progress: Progress,
+              lock_timeout: float) -> None:
     """Feature sets for the preset's runs (GloVe with two dictionary seeds: the ceiling), then their
-    features matched: blog, every pair; controls, every pair of the first-seed runs and GloVe's rotation."""
+    features matched: blog, every pair; controls, every pair of the first-seed runs and GloVe's rotation.
+    A planted run (``planted``: run, reference) whose reference got a feature set gets one too, for
+    the features instrument of planted polysemy; it is kept out of the matching, as out of compare."""
     settings, labels = FEATURE_PRESETS[preset]
     labels = [label for label in stored if labels is None or label in labels]
     labels = [label for label in labels if preset != "controls" or not label.endswith(("_s2", "_s3"))]
@@ -199,6 +204,10 @@ def _features(db_path: Path, preset: str, stored: list[str], progress: Progress,
             continue
     if len(fitted) >= 2:
         match_features(db_path, fitted, settings, progress=progress, lock_timeout=lock_timeout)
+    for label, reference in planted:
+        if reference in fitted:
+            compute_features(db_path, [label], settings, [1], n_jobs=2, progress=progress, lock_timeout=lock_timeout)
+            record_feature_recovery(db_path, label, reference, settings, lock_timeout=lock_timeout)
 
 
 def _controls(db_path: Path, labels: list[str], trained: list[str], progress: Progress, lock_timeout: float) -> None:
