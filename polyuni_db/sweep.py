@@ -87,7 +87,8 @@ def load_sweep(path: Path) -> Sweep:
     """The sweep's runs from its TOML file; a one-line error for anything wrong in it."""
     from polyuni_db.sources.corpora import load_corpus
     from polyuni_db.sources.pretrained import PretrainedSource
-    from polyuni_db.sources.trained import TrainedSource, TrainParams, default_train_label
+    from polyuni_db.sources.trained import TrainedSource, TrainParams
+    from polyuni_db.sources.training import default_train_label
 
     try:
         content = _checked(path, tomllib.loads(Path(path).read_text(encoding="utf-8")))
