@@ -124,3 +124,40 @@ def run_bench(vocab: int, dim: int, n_pairs: int, top_k: int = 10, gensim_dims: 
     pairs = bench_pairs(n_pairs, top_k) if n_pairs else {
         "pairs": 0, "pairs_ours_s": None, "pairs_gensim_s": None, "pairs_speedup": None}
     return BenchResult(**result, **pairs)
+
+
+def bench_features(atoms: int = 1_000, nonzero: int = 5, words: int = 50_000, n_jobs: int = 2,
+                   sklearn_words: int = 1_000, permutations: int = 20) -> dict:
+    """GloVe with the feature defaults: fit the dictionary on the most frequent words, encode all
+    400,000, and match two dictionaries over 50,000 shared words with the shuffled null; beside
+    scikit-learn's per-word OMP (``sparse_encode``) on ``sklearn_words`` words, scaled to all."""
+    import resource
+
+    from sklearn.decomposition import sparse_encode
+
+    from polyuni_db.analysis import features as kernels
+    from polyuni_db.sources.pretrained import GLOVE_50, PretrainedSource
+
+    vectors = np.asarray(PretrainedSource(GLOVE_50).load().vectors)
+    unit = kernels.unit_rows(vectors)
+    started = time.perf_counter()
+    dictionary = kernels.fit_dictionary(unit[:words], atoms, nonzero, 1, n_jobs=n_jobs)
+    fit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    codes = kernels.encode(unit, dictionary, nonzero, n_jobs)
+    encode_s = time.perf_counter() - started
+    started = time.perf_counter()
+    reference = sparse_encode(unit[:sklearn_words], dictionary, algorithm="omp", n_nonzero_coefs=nonzero)
+    sklearn_s = (time.perf_counter() - started) * unit.shape[0] / sklearn_words
+    same = bool(np.allclose(reference, codes[:sklearn_words].toarray(), atol=1e-8))
+    other = kernels.fit_dictionary(unit[:words], atoms, nonzero, 2, n_jobs=n_jobs)
+    codes_a, codes_b = codes[:words], kernels.encode(unit[:words], other, nonzero, n_jobs)
+    started = time.perf_counter()
+    matched = kernels.match(kernels.activation_correlation(codes_a, codes_b)).values.mean()
+    kernels.shuffled_matching_null(codes_a, codes_b, permutations, 0, 0.5)
+    match_s = time.perf_counter() - started
+    return {"features_atoms": atoms, "features_fit_words": words, "features_encoded_words": unit.shape[0],
+            "features_fit_s": fit_s, "features_encode_s": encode_s, "features_sklearn_omp_s_scaled": sklearn_s,
+            "features_codes_equal_sklearn": same, "features_match_s": match_s, "features_match_permutations": permutations,
+            "features_matched_r_seeds": float(matched),
+            "features_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -26,6 +26,8 @@ EPILOG = """examples:
   polyuni ingest file vectors.bin --format word2vec-bin --label mine
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
+  polyuni features glove --seeds 1 2
+  polyuni match-features glove glove_rot1
   polyuni runs
   polyuni mlflow-sync
   polyuni study --preset quick
@@ -285,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="difference pairs to time on GloVe 50d (0 to skip; default: 100)")
     bench.add_argument("--gensim-dims", type=_positive, metavar="N",
                        help="time the gensim loop on the first N dimensions only, scaled to all (default: all)")
+    bench.add_argument("--features", action="store_true",
+                       help="time the features part instead: GloVe with the feature defaults (1,000 atoms fitted "
+                       "on 50,000 words, all 400,000 encoded, two dictionaries matched), against scikit-learn's OMP")
 
     sql = commands.add_parser("sql", help="run one read-only SQL query",
                               description="Run one query on a read-only connection that can reach nothing "
@@ -299,7 +304,35 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let the query read files under these folders, e.g. read_csv('DIR/x.csv') (default: none)")
     sql.add_argument("--attach", type=Path, nargs="+", default=[], metavar="DB",
                      help="attach these DuckDB files read-only, each as its file name without extension (default: none)")
+
+    features = commands.add_parser("features", help="learn a sparse dictionary (features) per run and seed, "
+                                   "encode every word, score the atoms")
+    features.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs")
+    _add_feature_settings(features)
+    features.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S",
+                          help="dictionary seeds; two or more are also matched with each other (default: 1)")
+    features.add_argument("--jobs", type=_positive, default=2, metavar="J", help="cores for encoding (default: 2)")
+    features.add_argument("--force", action="store_true", help="recompute and replace feature sets already stored")
+
+    match = commands.add_parser("match-features", help="match the features of every pair of the given runs "
+                                "by activation correlation, against shuffled word correspondences")
+    match.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs with feature sets")
+    _add_feature_settings(match)
+    match.add_argument("--seed", type=int, default=1, help="the dictionary seed of the feature sets (default: 1)")
+    match.add_argument("--shared-words", type=_positive, default=50_000, metavar="N",
+                       help="match over the N most frequent words both runs share (default: 50000)")
+    match.add_argument("--permutations", type=_positive, default=20, metavar="R",
+                       help="shuffled word correspondences for the null (default: 20)")
+    match.add_argument("--threshold", type=float, default=0.5, metavar="T",
+                       help="count atoms matched with |correlation| above T (default: 0.5)")
     return parser
+
+
+def _add_feature_settings(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--atoms", type=int, default=1_000, metavar="M", help="atoms per dictionary (default: 1000)")
+    parser.add_argument("--nonzero", type=int, default=5, metavar="K", help="atoms per word (default: 5)")
+    parser.add_argument("--words", type=int, default=50_000, metavar="N",
+                        help="fit on the N most frequent trained words; every word is encoded (default: 50000)")
 
 
 def _print_result(result, notes: bool = True) -> None:
@@ -509,15 +542,22 @@ def run(argv: list[str] | None = None) -> None:
         _report_page(db, args.out, args.lock_timeout)
     elif args.command == "study":
         _study(args, db)
+    elif args.command == "features":
+        _features(args, db)
+    elif args.command == "match-features":
+        _match_features(args, db)
 
 
 def _bench(args) -> None:
-    from polyuni_db.bench import run_bench
+    from polyuni_db.bench import bench_features, run_bench
 
-    result = run_bench(args.vocab, args.dim, args.pairs, gensim_dims=args.gensim_dims, progress=Bars())
-    rows = [[key, "" if value is None else value] for key, value in result.as_dict().items()]
+    if args.features:
+        result = {key: round(value, 4) if isinstance(value, float) else value for key, value in bench_features().items()}
+    else:
+        result = run_bench(args.vocab, args.dim, args.pairs, gensim_dims=args.gensim_dims, progress=Bars()).as_dict()
+    rows = [[key, "" if value is None else value] for key, value in result.items()]
     _print_table(["measure", "value"], rows)
-    print(json.dumps(result.as_dict()))
+    print(json.dumps(result))
 
 
 def _check_report_folder(out: Path) -> None:
@@ -567,6 +607,36 @@ def _study(args, db: Path) -> None:
     for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
         print(f"not in this study: {label} ({reason})")
     _report_page(db, args.out, args.lock_timeout)
+
+
+def _features(args, db: Path) -> None:
+    from polyuni_db.features import FeatureSettings, compute_features
+
+    def show(outcome) -> None:
+        if outcome.action == "skipped":
+            print(f"{outcome.label} seed {outcome.seed}: already stored as feature set {outcome.feature_set_id} "
+                  "(same fingerprint); --force recomputes it")
+        else:
+            row = outcome.row
+            print(f"{outcome.label} seed {outcome.seed}: {outcome.action} as feature set {outcome.feature_set_id}: "
+                  f"R² {row['explained_variance']:.3f}, {row['dead_atoms']} dead atoms, {row['n_encoded']:,} words "
+                  f"encoded in {row['seconds']:.1f} s")
+
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
+    compute_features(db, args.labels, settings, args.seeds, args.force, args.jobs, Bars(), args.lock_timeout, show)
+    print("see the views feature_set_summary, atom_quality, word_polysemy, dimension_polysemanticity, feature_stability")
+
+
+def _match_features(args, db: Path) -> None:
+    from polyuni_db.features import FeatureSettings, match_features
+
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
+    for label_a, label_b, score in match_features(db, args.labels, settings, args.seed, args.shared_words,
+                                                  args.permutations, args.threshold, Bars(), args.lock_timeout):
+        print(f"{label_a} ~ {label_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
+              f"{score['n_words']:,} words (null {score['null_mean']:.3f}, z {score['z']:.1f}), "
+              f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}")
+    print("see the views feature_universality and matched_features")
 
 
 # DuckDB's words for a machine that cannot take a write (disk full, file size limit, permissions).

@@ -13,6 +13,7 @@ from polyuni_db.pipeline import IngestResult, ingest
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import DEFAULT_PERMUTATIONS, add_filtered_variant, compare, record_rotation_check, rotation_nulls
+from polyuni_db.features import FeatureSettings, compute_features, match_features
 from polyuni_db.sources.control import RotationSource
 from polyuni_db.planted import record_recovery
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
@@ -39,6 +40,12 @@ CONTROL_SEEDS = (1, 2, 3)
 CONTROL_DIM = 50
 CONTROL_WORDS = 5_000  # shared words per comparison in the preset: keeps it within 15 minutes here
 FILTER_MIN_COUNT = 5
+# Feature sets per preset: settings and the runs (None: every run of the preset). The controls'
+# smallest corpora have a few thousand trained words, so fewer atoms there.
+FEATURE_PRESETS = {
+    "blog": (FeatureSettings(), ("glove", "brown_40", "brown_50", "brown_60")),
+    "controls": (FeatureSettings(atoms=300, words=20_000), None),
+}
 PLANTED_CORPUS = "brown"  # ground truth: pseudowords planted in Brown, measured against the brown_50 runs
 PLANTED_PSEUDOWORDS = 50
 PLANTED_SEED = 1
@@ -177,7 +184,27 @@ def run_study(
     if preset == "controls":
         _controls(db_path, compared, trained, progress, lock_timeout)
     rotation_nulls(db_path, rotations=rotations or ROTATIONS[preset], progress=progress, lock_timeout=lock_timeout)
+    if preset in FEATURE_PRESETS:
+        _features(db_path, preset, compared, progress, lock_timeout)
     return outcomes
+
+
+def _features(db_path: Path, preset: str, stored: list[str], progress: Progress, lock_timeout: float) -> None:
+    """Feature sets for the preset's runs (GloVe with two dictionary seeds: the ceiling), then their
+    features matched: blog, every pair; controls, every pair of the first-seed runs and GloVe's rotation."""
+    settings, labels = FEATURE_PRESETS[preset]
+    labels = [label for label in stored if labels is None or label in labels]
+    labels = [label for label in labels if preset != "controls" or not label.endswith(("_s2", "_s3"))]
+    fitted = []
+    for label in labels:
+        try:
+            compute_features(db_path, [label], settings, [1, 2] if label == "glove" else [1], n_jobs=2,
+                             progress=progress, lock_timeout=lock_timeout)
+            fitted.append(label)
+        except PolyuniError:  # too few trained words for the atoms: the report lists the feature sets there are
+            continue
+    if len(fitted) >= 2:
+        match_features(db_path, fitted, settings, progress=progress, lock_timeout=lock_timeout)
 
 
 def _controls(db_path: Path, labels: list[str], trained: list[str], progress: Progress, lock_timeout: float) -> None:

@@ -286,3 +286,15 @@ def test_approach_1_states_what_training_did(study):
     pairs, universal = interference[0]
     assert pairs == 20 and f"{universal} of {pairs} word pairs interfere" in section
     assert re.search(r"<th scope=\"col\"[^>]*>random_share</th>", section)
+
+
+def test_runs_from_before_moved_was_measured_still_render(study, tmp_path):
+    """A database upgraded from revision 0004 has no `moved` for its runs: the page says so."""
+    db, _, page_path, _ = study
+    upgraded = tmp_path / "upgraded.duckdb"
+    shutil.copy(db, upgraded)
+    with duckdb.connect(str(upgraded)) as connection:
+        connection.execute("UPDATE word_stats SET moved = NULL")
+    shutil.copytree(page_path.parent / ".figure-cache", tmp_path / "out" / ".figure-cache")
+    section = _section(render_report(upgraded, tmp_path / "out").read_text(encoding="utf-8"), "approach-1", "approach-2")
+    assert "were ingested before polyuni measured how far training moves a vector" in section

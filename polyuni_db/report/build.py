@@ -209,6 +209,32 @@ def _controls(connection) -> dict:
     }
 
 
+def _features(connection) -> dict:
+    """The section on features without a basis: universality beside the seed ceiling and the null,
+    matched features, the polysemanticity of dimensions and atoms per word against WordNet senses."""
+    polysemanticity = run(connection, queries.DIMENSION_POLYSEMANTICITY)
+    groups: dict[str, list] = defaultdict(list)
+    for label, value in polysemanticity.rows:
+        groups[label].append(value)
+    by_senses = run(connection, queries.ATOMS_BY_SENSES)
+    series: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for label, senses, atoms, _ in by_senses.rows:
+        series[label][0].append(senses)
+        series[label][1].append(atoms)
+    return {
+        "sets": run(connection, queries.FEATURE_SETS),
+        "universality": run(connection, queries.FEATURE_UNIVERSALITY),
+        "stability": run(connection, queries.FEATURE_STABILITY),
+        "matched": run(connection, queries.MATCHED_FEATURES),
+        "scores": run(connection, queries.FEATURE_SCORES),
+        "polysemanticity": {"uri": figures.distributions(dict(groups), "atoms loading on a dimension (participation ratio)"),
+                            "sql": polysemanticity.sql} if groups else None,
+        "senses": {"uri": figures.lines(dict(series), "WordNet senses (12 = 12 or more)",
+                                        "mean effective atoms per word"),
+                   "sql": by_senses.sql} if series else None,
+    }
+
+
 def _planted(connection) -> dict:
     """Ground truth: pseudowords planted in a corpus, against their nulls and Arora et al.'s line."""
     points = run(connection, queries.PLANTED_POINTS)
@@ -277,6 +303,7 @@ def gather(connection, db_path: Path) -> dict:
         "settings": run(connection, queries.SETTINGS),
         "controls": _controls(connection),
         "planted": _planted(connection),
+        "features": _features(connection),
     }
 
 

@@ -271,8 +271,36 @@ def _beta_against_ratio(points: dict[str, tuple[np.ndarray, np.ndarray]], arora_
     return _data_uri(figure)
 
 
+def _distributions(groups: dict[str, np.ndarray], xlabel: str) -> str:
+    """One horizontal box plot per group (e.g. per model), the points over it."""
+    labels = list(groups)
+    figure = Figure(figsize=(7.0, 0.45 * len(labels) + 1.4), layout="constrained")
+    axes = figure.add_subplot()
+    axes.boxplot([groups[label] for label in labels], vert=False, widths=0.6, showfliers=False)
+    for row, label in enumerate(labels, start=1):
+        values = np.asarray(groups[label])
+        axes.scatter(values, np.full(values.size, row), s=8, color=PALETTE, alpha=0.6, zorder=3)
+    axes.set_yticks(range(1, len(labels) + 1), labels, fontsize=8)
+    axes.set_xlabel(xlabel, fontsize=9)
+    return _data_uri(figure)
+
+
+def _lines(series: dict[str, tuple[np.ndarray, np.ndarray]], xlabel: str, ylabel: str) -> str:
+    """One line per series (e.g. per model) over a shared x axis."""
+    figure = Figure(figsize=(6.5, 4.0), layout="constrained")
+    axes = figure.add_subplot()
+    for label, (x, y) in series.items():
+        axes.plot(x, y, marker="o", markersize=3, linewidth=1.2, label=label)
+    axes.set_xlabel(xlabel, fontsize=9)
+    axes.set_ylabel(ylabel, fontsize=9)
+    axes.legend(fontsize=7)
+    return _data_uri(figure)
+
+
 superposition_grid = drawing(_superposition_grid)
 heatmap = drawing(_heatmap)
 dimensionality_by_dims = drawing(_dimensionality_by_dims)
 span_cosine_distribution = drawing(_span_cosine_distribution)
 beta_against_ratio = drawing(_beta_against_ratio)
+distributions = drawing(_distributions)
+lines = drawing(_lines)

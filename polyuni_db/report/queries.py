@@ -331,3 +331,48 @@ PLANTED_WORDS = """SELECT label, token, frequent_word, rare_word, round(frequenc
        round(null_span_cosine, 3) AS "null span cosine"
 FROM pseudoword_recovery
 ORDER BY label, frequency_ratio"""
+
+# Features: polysemanticity without a basis.
+FEATURE_SETS = """SELECT label, seed, atoms, nonzero, words, n_fit, n_encoded, round(explained_variance, 3) AS "R²",
+       dead_atoms, round(seconds, 1) AS seconds
+FROM feature_set_summary
+ORDER BY label, atoms, seed"""
+
+FEATURE_UNIVERSALITY = """SELECT u.label_a AS "Model 1", u.label_b AS "Model 2", o.n_common AS "dimension words in common",
+       u.n_words AS "shared words", round(u.mean_matched_correlation, 3) AS "mean matched |r|",
+       round(u.null_mean, 3) AS "null mean", round(u.z, 1) AS z, u.p_value AS "p-value",
+       round(u.seed_ceiling, 3) AS "seed ceiling",
+       u.n_matched_above_threshold AS "atoms matched above threshold", u.threshold,
+       round(u.null_above_threshold, 1) AS "null above threshold"
+FROM feature_universality AS u
+LEFT JOIN model_overlap AS o ON o.label_a = u.label_a AND o.label_b = u.label_b
+ORDER BY u.label_a, u.label_b"""
+
+FEATURE_STABILITY = """SELECT label, atoms, seed_a, seed_b, round(mean_matched_cosine, 3) AS "mean matched cosine",
+       round(share_cosine_above_0_9, 3) AS "share above 0.9", round(mean_matched_correlation, 3) AS "mean matched |r|",
+       n_matched_above_threshold AS "atoms above threshold"
+FROM feature_stability
+ORDER BY label, atoms, seed_a, seed_b"""
+
+MATCHED_FEATURES = """SELECT label_a, label_b, atom_a, atom_b, round(correlation, 3) AS "|r|", shared_top_words,
+       top_words_a[1:6] AS top_words_a, top_words_b[1:6] AS top_words_b
+FROM matched_features
+WHERE label_a <> label_b
+QUALIFY row_number() OVER (PARTITION BY label_a, label_b ORDER BY correlation DESC, atom_a) <= 8
+ORDER BY label_a, label_b, correlation DESC"""
+
+FEATURE_SCORES = """SELECT s.label, s.seed, c.metric, round(c.value, 3) AS value, round(c.null_mean, 3) AS null_mean,
+       round(c.null_sd, 3) AS null_sd, round(c.calibrated, 1) AS calibrated, c.p_value AS "p-value", c.n
+FROM feature_set_scores AS c JOIN feature_set_summary AS s USING (feature_set_id)
+ORDER BY s.label, s.seed, c.metric"""
+
+DIMENSION_POLYSEMANTICITY = """SELECT label, participation_ratio
+FROM dimension_polysemanticity
+WHERE (feature_set_id) IN (SELECT min(feature_set_id) FROM feature_set_summary GROUP BY label)
+ORDER BY label, dimension"""
+
+ATOMS_BY_SENSES = """SELECT label, least(n_senses, 12) AS senses, avg(effective_atoms) AS effective_atoms, count(*) AS words
+FROM word_polysemy
+WHERE (feature_set_id) IN (SELECT min(feature_set_id) FROM feature_set_summary GROUP BY label)
+GROUP BY label, senses
+ORDER BY label, senses"""

@@ -18,7 +18,7 @@ from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import (
     DEFAULT_LOCK_TIMEOUT, connect, current_revision, database_file, sqlalchemy_connection, upgrade,
 )
-from polyuni_db.store.schema import Run
+from polyuni_db.store.schema import FeatureSet, Run
 from polyuni_db.store.vectors import load_vectors, sweep_vectors
 
 RUN_COLUMNS = (
@@ -28,11 +28,14 @@ RUN_COLUMNS = (
 
 
 def init(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> str:
-    """Create the database or upgrade it to the newest schema, and sweep the kept vectors of runs that
-    are not stored (failed, killed or replaced ones); returns the revision."""
+    """Create the database or upgrade it to the newest schema, and sweep the kept vectors of runs (and
+    dictionaries of feature sets) that are not stored (failed, killed or replaced ones); returns the
+    revision."""
     with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
         upgrade(connection)
         referenced = set(connection.execute(sa.select(Run.vectors_path)).scalars())
+        # feature sets keep their dictionaries in the same folder
+        referenced |= set(connection.execute(sa.select(FeatureSet.dictionary_path)).scalars())
         sweep_vectors(database_file(path), referenced)
         return current_revision(connection)
 

@@ -246,3 +246,143 @@ class UnavailableSource(Base):
     requested: Mapped[str] = mapped_column(String)  # what was asked for, e.g. 'pretrained word2vec-google-news-300'
     reason: Mapped[str] = mapped_column(String)
     attempted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FeatureSet(Base):
+    """A sparse dictionary learnt on one run's words (Arora et al. 2018): its settings and fit."""
+
+    __tablename__ = "feature_sets"
+
+    feature_set_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String, unique=True)
+    status: Mapped[str] = mapped_column(String)  # 'writing' inside the write, 'complete' after
+    atoms: Mapped[int] = mapped_column(Integer)
+    nonzero: Mapped[int] = mapped_column(Integer)  # atoms per word (OMP)
+    words: Mapped[int] = mapped_column(Integer)  # most frequent trained words asked for the fit
+    seed: Mapped[int] = mapped_column(Integer)
+    n_fit: Mapped[int] = mapped_column(Integer)  # words the dictionary was fitted on
+    n_encoded: Mapped[int] = mapped_column(Integer)  # words encoded (every word with a direction)
+    explained_variance: Mapped[float] = mapped_column(Double)  # R² of the unit vectors' reconstruction
+    dead_atoms: Mapped[int] = mapped_column(Integer)  # atoms no encoded word uses
+    dictionary_path: Mapped[str] = mapped_column(String)  # .npy of the atoms (atoms x dim)
+    parameters: Mapped[dict] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Feature(Base):
+    """Each atom's top words: the words with its largest activations among the fitted words."""
+
+    __tablename__ = "features"
+
+    feature_set_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    atom: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String)
+    activation: Mapped[float] = mapped_column(Float)
+
+
+class WordFeature(Base):
+    """The nonzero codes of every encoded word."""
+
+    __tablename__ = "word_features"
+
+    feature_set_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String, primary_key=True)
+    atom: Mapped[int] = mapped_column(Integer, primary_key=True)
+    coefficient: Mapped[float] = mapped_column(Float)
+
+
+class AtomLoading(Base):
+    """The dictionary: each unit atom's coordinate on each of the run's dimensions."""
+
+    __tablename__ = "atom_loadings"
+
+    feature_set_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    atom: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dimension: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loading: Mapped[float] = mapped_column(Float)
+
+
+class AtomScore(Base):
+    """Per atom: how many words use it, coherence and WordNet supersense purity of its top words."""
+
+    __tablename__ = "atom_scores"
+
+    feature_set_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    atom: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n_words: Mapped[int] = mapped_column(Integer)
+    coherence: Mapped[float | None] = mapped_column(Double)
+    supersense_purity: Mapped[float | None] = mapped_column(Double)
+    supersense: Mapped[str | None] = mapped_column(String)  # the most shared lexname
+    n_wordnet_words: Mapped[int] = mapped_column(Integer)
+
+
+class FeatureSetScore(Base):
+    """A feature set's summary score against its null (random-word atoms, shuffled senses)."""
+
+    __tablename__ = "feature_set_scores"
+
+    feature_set_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Double)
+    null_mean: Mapped[float | None] = mapped_column(Double)
+    null_sd: Mapped[float | None] = mapped_column(Double)
+    calibrated: Mapped[float | None] = mapped_column(Double)
+    p_value: Mapped[float | None] = mapped_column(Double)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class WordnetSense(Base):
+    """WordNet 3.0 (NLTK): the sense count and first sense's supersense of each lemma that runs use."""
+
+    __tablename__ = "wordnet_senses"
+
+    word: Mapped[str] = mapped_column(String, primary_key=True)
+    n_senses: Mapped[int] = mapped_column(Integer)
+    supersense: Mapped[str] = mapped_column(String)
+
+
+class FeatureMatch(Base):
+    """Atoms of feature set a matched one to one (Hungarian) with atoms of feature set b."""
+
+    __tablename__ = "feature_matches"
+
+    feature_set_a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feature_set_b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    atom_a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    atom_b: Mapped[int] = mapped_column(Integer)
+    correlation: Mapped[float] = mapped_column(Double)  # |Pearson r| of the activations over shared words
+    best_atom_b: Mapped[int] = mapped_column(Integer)  # atom a's best match, not one to one
+    best_correlation: Mapped[float] = mapped_column(Double)
+    decoder_cosine: Mapped[float | None] = mapped_column(Double)  # |cosine| of the atoms: same run only
+    shared_top_words: Mapped[int] = mapped_column(Integer)
+
+
+class FeatureMatchScore(Base):
+    """Two feature sets matched: the matched correlations against shuffled word correspondences."""
+
+    __tablename__ = "feature_match_scores"
+
+    feature_set_a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feature_set_b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n_words: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[float] = mapped_column(Double)
+    mean_matched_correlation: Mapped[float] = mapped_column(Double)
+    n_matched_above_threshold: Mapped[int] = mapped_column(Integer)
+    null_mean: Mapped[float | None] = mapped_column(Double)
+    null_sd: Mapped[float | None] = mapped_column(Double)
+    z: Mapped[float | None] = mapped_column(Double)
+    p_value: Mapped[float | None] = mapped_column(Double)
+    null_above_threshold: Mapped[float | None] = mapped_column(Double)  # mean over the shuffles
+    mean_matched_cosine: Mapped[float | None] = mapped_column(Double)  # decoder cosines: same run only
+    share_cosine_above_0_9: Mapped[float | None] = mapped_column(Double)
+    parameters: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# The tables that hold a feature set's rows, written in one transaction.
+FEATURE_SET_TABLES = tuple(
+    model.__tablename__ for model in (Feature, WordFeature, AtomLoading, AtomScore, FeatureSetScore)
+)

@@ -16,6 +16,7 @@ from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upg
 from polyuni_db.store.schema import (
     FINDINGS_TABLES,
     PSEUDOWORD_MEASURES,
+    FeatureSet,
     PseudowordAlignment,
     Run,
     Similarity,
@@ -90,19 +91,25 @@ def _delete_run(connection: sa.Connection, run_id: int) -> None:
         connection.execute(sa.text(f"DELETE FROM {table} WHERE run_id = :run_id"), {"run_id": run_id})
     # comparisons with the old vectors no longer hold
     connection.execute(sa.delete(Similarity).where(sa.or_(Similarity.run_a == run_id, Similarity.run_b == run_id)))
+    # so do the dictionaries learnt on them
+    from polyuni_db.store.features import delete_feature_sets
+
+    delete_feature_sets(connection, list(connection.execute(
+        sa.select(FeatureSet.feature_set_id).where(FeatureSet.run_id == run_id)).scalars()))
     # nor does recovery measured against them as a reference
     _delete_pseudoword_measures(connection, sa.select(PseudowordAlignment.run_id).where(
         PseudowordAlignment.reference_run_id == run_id))
     connection.execute(sa.delete(Run).where(Run.run_id == run_id))
 
 
-def insert_rows(connection: sa.Connection, table: str, run_id: int, rows: pa.Table) -> None:
-    """Bulk rows of one run go through DuckDB's Arrow scan, not row-by-row ORM inserts."""
+def insert_rows(connection: sa.Connection, table: str, run_id: int, rows: pa.Table, key: str = "run_id") -> None:
+    """Bulk rows of one run (or other ``key``, e.g. a feature set) go through DuckDB's Arrow scan,
+    not row-by-row ORM inserts."""
     duck = connection.connection.driver_connection
     columns = ", ".join(rows.column_names)
     duck.register("incoming_rows", rows)
     try:
-        duck.execute(f"INSERT INTO {table} (run_id, {columns}) SELECT ?, {columns} FROM incoming_rows", [run_id])
+        duck.execute(f"INSERT INTO {table} ({key}, {columns}) SELECT ?, {columns} FROM incoming_rows", [run_id])
     finally:
         duck.unregister("incoming_rows")
 
