@@ -1,7 +1,8 @@
 """Benchmarks against the original notebook's gensim loop, in the same process.
 
-Dimension words: ours (row norms + one pass for both poles) against `most_similar` once per
-dimension (one pole, top 10), on a synthetic matrix. Difference neighbours: one matrix product
+Dimension words: ours (row norms + one pass for both poles, on every core and on one thread)
+against `most_similar` once per dimension (one pole, top 10), on a synthetic matrix, and against
+one row-norm pass on one thread. Difference neighbours: one matrix product
 for P pairs against P `most_similar` calls, on GloVe 50d.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from polyuni_db.analysis.dimension_words import dimension_words
 from polyuni_db.analysis.neighbours import difference_neighbours
-from polyuni_db.analysis.ranking import row_norms
+from polyuni_db.analysis.ranking import kernel_threads, row_norms
 
 
 @dataclass
@@ -23,11 +24,14 @@ class BenchResult:
     dim: int
     top_k: int
     ours_s: float
+    threads: int  # kernel threads for ours_s
+    ours_one_thread_s: float  # the same on one thread, in the same run
     gensim_loop_s: float
     gensim_dims_timed: int  # the loop is timed over this many dimensions (all, unless asked for fewer)
     speedup: float
-    norm_pass_s: float
+    norm_pass_s: float  # one row-norm pass on one thread: what reading the matrix once costs
     ratio_to_norm_pass: float
+    one_thread_ratio_to_norm_pass: float
     matrix_mb: float
     peak_extra_mb: float
     words_equal_gensim: bool
@@ -62,12 +66,18 @@ def bench_dimension_words(vectors: np.ndarray, top_k: int = 10, gensim_dims: int
                           progress=lambda done, total, text: None) -> dict:
     vocab, dim = vectors.shape
     started = time.perf_counter()
-    row_norms(vectors)
+    row_norms(vectors, threads=1)
     norm_pass = time.perf_counter() - started
+
+    started = time.perf_counter()
+    one_thread = dimension_words(vectors, top_k, row_norms(vectors, threads=1), threads=1)
+    ours_one_thread_s = time.perf_counter() - started
 
     started = time.perf_counter()
     ours = dimension_words(vectors, top_k, row_norms(vectors))
     ours_s = time.perf_counter() - started
+    for pole in ours:  # threads change the order of work, never the answer
+        assert np.array_equal(ours[pole].indices, one_thread[pole].indices)
 
     tracemalloc.start()
     dimension_words(vectors, top_k, row_norms(vectors))
@@ -89,9 +99,11 @@ def bench_dimension_words(vectors: np.ndarray, top_k: int = 10, gensim_dims: int
         equal &= found == ours["max"].indices[d].tolist()
         progress(d + 1, timed, "gensim most_similar loop")
     gensim_s = fill_norms_s + (time.perf_counter() - started) * dim / timed
-    return {"vocab": vocab, "dim": dim, "top_k": top_k, "ours_s": ours_s, "gensim_loop_s": gensim_s,
+    return {"vocab": vocab, "dim": dim, "top_k": top_k, "ours_s": ours_s, "threads": kernel_threads(),
+            "ours_one_thread_s": ours_one_thread_s, "gensim_loop_s": gensim_s,
             "gensim_dims_timed": timed, "speedup": gensim_s / ours_s, "norm_pass_s": norm_pass,
-            "ratio_to_norm_pass": ours_s / norm_pass, "matrix_mb": vectors.nbytes / 2**20,
+            "ratio_to_norm_pass": ours_s / norm_pass,
+            "one_thread_ratio_to_norm_pass": ours_one_thread_s / norm_pass, "matrix_mb": vectors.nbytes / 2**20,
             "peak_extra_mb": peak / 2**20, "words_equal_gensim": bool(equal)}
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from polyuni_db.errors import PolyuniError
+from polyuni_db.executor import DEFAULT_EXECUTOR, EXECUTOR_HELP
 from polyuni_db.findings import DEFAULT_PAIRS
 from polyuni_db.sources.files import FORMATS
 from polyuni_db.sources.trained import TrainParams
@@ -31,6 +32,8 @@ EPILOG = """examples:
   polyuni runs
   polyuni mlflow-sync
   polyuni study --preset quick
+  polyuni sweep scripts/sweeps/small.toml --executor local:2 --bundles bundles/
+  polyuni import bundles/
   polyuni report --out reports/out
   polyuni sql "SELECT dimension, word FROM dimension_words JOIN runs USING (run_id)
                WHERE label = 'glove' AND pole = 'max' AND rank = 1 ORDER BY dimension"
@@ -53,6 +56,33 @@ class Bars:
         bar.refresh()
         if completed >= total:
             bar.close()
+
+
+class SweepBar:
+    """Progress of many runs: one bar of runs settled, with how many run and failed, on a terminal."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, status) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=status.total, desc="runs", unit="run", disable=None)
+        self.bar.n = status.done + status.failed
+        self.bar.set_postfix(running=status.running, queued=status.queued, failed=status.failed)
+        if self.bar.n >= status.total:
+            self.bar.close()
+
+
+def _add_executor_options(parser: argparse.ArgumentParser, default: str | None = DEFAULT_EXECUTOR,
+                          single: str = "") -> None:
+    parser.add_argument("--executor", default=default, metavar="local[:N]|tcp://HOST:PORT|inline",
+                        help=f"where runs are computed: {EXECUTOR_HELP}{single}")
+    parser.add_argument("--bundles", type=Path, metavar="DIR",
+                        help="keep every run's bundle (Parquet rows, metadata, vectors) in DIR, for `polyuni "
+                        "import` elsewhere and for reruns; on a cluster, a folder every worker can write "
+                        "(default: a temporary folder beside the database, removed at the end)")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -235,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: {corpus}_{dim}, with _s{seed} for seeds other than 1)")
     _add_pseudoword_options(train)
     _add_ingest_options(train)
+    _add_executor_options(train, default=None, single="; default: inline for a single run, else local")
 
     control = sources.add_parser("control", help="controls made from a stored run")
     controls = control.add_subparsers(dest="control", required=True, metavar="CONTROL")
@@ -277,6 +308,20 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
                        help=f"folder for the report's index.html (default: {DEFAULT_REPORT_DIR})")
     study.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
+    _add_executor_options(study)
+
+    sweep = commands.add_parser("sweep", help="compute a grid of runs from a TOML file on an executor, then "
+                                "its comparisons")
+    sweep.add_argument("file", type=Path, metavar="SWEEP.toml",
+                       help="the grid: [analysis], [train], [pretrained], [compare] (see scripts/sweeps/small.toml)")
+    sweep.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
+    _add_executor_options(sweep)
+
+    import_ = commands.add_parser("import", help="store run bundles (from `--bundles DIR` here or elsewhere)")
+    import_.add_argument("paths", nargs="+", type=Path, metavar="BUNDLE_DIR",
+                         help="a bundle folder (fingerprint=...) or a folder of them")
+    import_.add_argument("--no-mlflow", action="store_true", help="do not log the runs to MLflow")
+    import_.add_argument("--force", action="store_true", help="replace runs that are already stored")
 
     bench = commands.add_parser("bench", help="time our kernels against the original gensim loop")
     bench.add_argument("--vocab", type=_positive, default=1_000_000, metavar="N",
@@ -376,11 +421,12 @@ def _ingest(args, db: Path) -> None:
 
         _print_result(ingest(FileSource(args.path, args.format, args.limit), db, label=args.label, **common))
     elif args.source == "train":
-        for source, label in _training_grid(args):
-            if source.corpus.pseudowords:
+        grid = list(_training_grid(args))
+        if grid[0][0].corpus.pseudowords:  # planted runs, each beside its reference run: in this process
+            for source, label in grid:
                 _ingest_planted(source, db, label, args, common)
-            else:
-                _print_result(ingest(source, db, label=label, **common))
+        else:
+            _train_grid(args, db, settings, grid)
     elif args.control == "rotate":
         from polyuni_db.compare import record_rotation_check
         from polyuni_db.sources.control import RotationSource
@@ -389,6 +435,34 @@ def _ingest(args, db: Path) -> None:
         _print_result(result)
         change = record_rotation_check(db, args.of, result.label, args.lock_timeout)
         print(f"  largest change of a pairwise cosine: {change:.2e}")
+
+
+def _train_grid(args, db: Path, settings, grid: list) -> None:
+    """Every (dimension, seed) of the grid on the executor; one that fails is reported, the others go on."""
+    from polyuni_db.executor import run_all
+    from polyuni_db.sweep import SweepRun
+
+    runs = [SweepRun(label or source.default_label(), f"word2vec on {source.corpus.name}, {source.dim} "
+                     f"dimensions, seed {source.seed}", lambda db_path, source=source: (source, settings))
+            for source, label in grid]
+    executor = args.executor or ("inline" if len(runs) == 1 else DEFAULT_EXECUTOR)
+    outcomes = run_all(db, runs, executor, args.bundles, track=not args.no_mlflow, force=args.force,
+                       progress=Bars(), lock_timeout=args.lock_timeout, record_failures=False,
+                       on_outcome=_show_outcome if len(runs) > 1 else lambda outcome: None)
+    failed = [outcome for outcome in outcomes if outcome.result is None]
+    if len(runs) == 1:
+        if failed:
+            raise PolyuniError(failed[0].error)
+        _print_result(outcomes[0].result)
+    elif failed:
+        raise PolyuniError(f"{len(failed)} of {len(outcomes)} runs failed: {', '.join(o.label for o in failed)}")
+
+
+def _show_outcome(outcome) -> None:
+    if outcome.result is None:
+        print(f"{outcome.label}: could not be ingested ({outcome.error})", file=sys.stderr)
+    else:
+        _print_result(outcome.result)
 
 
 def _ingest_planted(source, db: Path, label: str | None, args, common: dict) -> None:
@@ -542,6 +616,10 @@ def run(argv: list[str] | None = None) -> None:
         _report_page(db, args.out, args.lock_timeout)
     elif args.command == "study":
         _study(args, db)
+    elif args.command == "sweep":
+        _sweep(args, db)
+    elif args.command == "import":
+        _import(args, db)
     elif args.command == "features":
         _features(args, db)
     elif args.command == "match-features":
@@ -598,7 +676,8 @@ def _study(args, db: Path) -> None:
             missing_pairs.update(note.split(" ")[0] for note in outcome.result.notes)
 
     outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
-                         progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show)
+                         progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
+                         bundles=args.bundles, on_status=SweepBar())
     if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
         print("pairs not computed, their words missing from the model: "
               + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
@@ -609,8 +688,32 @@ def _study(args, db: Path) -> None:
     _report_page(db, args.out, args.lock_timeout)
 
 
+def _sweep(args, db: Path) -> None:
+    from polyuni_db.sweep import run_sweep
+
+    outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
+                                   progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
+                                   on_status=SweepBar())
+    failed = sum(outcome.result is None for outcome in outcomes)
+    print(f"sweep: {len(outcomes) - failed} of {len(outcomes)} runs stored, {failed} failed (see unavailable_sources)"
+          + ("" if compared is None else f"; {compared} similarity scores stored"))
+
+
+def _import(args, db: Path) -> None:
+    from polyuni_db.bundle import find_bundles
+    from polyuni_db.pipeline import commit_bundle
+
+    bundles = [bundle for path in args.paths for bundle in find_bundles(path)]
+    if not bundles:
+        raise PolyuniError(f"no bundles (folders named fingerprint=...) in {', '.join(map(str, args.paths))}")
+    for bundle in bundles:
+        _print_result(commit_bundle(db, bundle, track=not args.no_mlflow, force=args.force,
+                                    progress=Bars(), lock_timeout=args.lock_timeout))
+
+
 def _features(args, db: Path) -> None:
     from polyuni_db.features import FeatureSettings, compute_features
+    from polyuni_db.planted import record_feature_recoveries
 
     def show(outcome) -> None:
         if outcome.action == "skipped":
@@ -624,6 +727,11 @@ def _features(args, db: Path) -> None:
 
     settings = FeatureSettings(args.atoms, args.nonzero, args.words)
     compute_features(db, args.labels, settings, args.seeds, args.force, args.jobs, Bars(), args.lock_timeout, show)
+    # a run with planted pseudowords whose reference has features too: the features instrument
+    for label, recovered, measured in record_feature_recoveries(db, args.labels, settings, args.seeds[0],
+                                                                args.lock_timeout):
+        print(f"{label}: features find both senses of {recovered} of {measured} pseudowords "
+              "(see the view pseudoword_instrument_recovery, instrument feature_atoms)")
     print("see the views feature_set_summary, atom_quality, word_polysemy, dimension_polysemanticity, feature_stability")
 
 
@@ -669,7 +777,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polyuni: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interrupt:
-        print(f"polyuni: {interrupt or 'interrupted; nothing half-written was kept'}", file=sys.stderr)
+        # a bare Ctrl-C has no message (an exception is always true: test its text)
+        print(f"polyuni: {str(interrupt) or 'interrupted; nothing half-written was kept'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head`: not an error

@@ -1,21 +1,24 @@
-"""Ingesting a run: load or train, analyse, then write in one short transaction, then log to MLflow.
+"""Ingesting a run: compute its bundle (load or train, analyse; see ``polyuni_db.bundle``), then
+commit it: import it in one short transaction, then log it to MLflow.
 
 Work is done before the database is opened for writing, so other commands wait seconds, not minutes.
+Sweeps (``polyuni_db.sweep``) compute bundles on Dask workers and commit them here, one at a time.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 
-from polyuni_db.findings import AnalysisSettings, analyse
+from polyuni_db.bundle import compute_run, read_bundle
+from polyuni_db.findings import AnalysisSettings
 from polyuni_db.sources.base import Progress, Source, no_progress
+from polyuni_db.store.bundles import import_bundle
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, database_file
-from polyuni_db.store.vectors import discard_vectors, keep_vectors
-from polyuni_db.store.write import set_mlflow, stored_run, write_run
+from polyuni_db.store.write import set_mlflow, stored_run
 
 # Findings logged to MLflow as CSV artifacts (word_stats is too large to be useful there).
 ARTIFACT_TABLES = ("dimension_words", "difference_pairs", "difference_neighbours")
@@ -37,6 +40,12 @@ def fingerprint(parameters: dict) -> str:
     return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def run_identity(source: Source, label: str | None, settings: AnalysisSettings) -> tuple[str, dict, str]:
+    """(label, parameters, fingerprint) of a run, cheaply, before any loading or training."""
+    parameters = {"vectors": source.spec(), "analysis": settings.spec()}
+    return label or source.default_label(), parameters, fingerprint(parameters)
+
+
 def ingest(
     source: Source,
     db_path: Path,
@@ -47,59 +56,36 @@ def ingest(
     progress: Progress = no_progress,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> IngestResult:
-    """Ingest one run; a run whose fingerprint is already stored is skipped unless ``force``."""
-    label = label or source.default_label()
-    parameters = {"vectors": source.spec(), "analysis": settings.spec()}
-    run_fingerprint = fingerprint(parameters)
+    """Ingest one run in this process: compute its bundle, then commit it. A run whose fingerprint
+    is already stored is skipped unless ``force``."""
+    label, parameters, run_fingerprint = run_identity(source, label, settings)
     db_path = database_file(db_path, for_writing=True)  # before any work: the folder must take it
     if stored := stored_run(db_path, label, run_fingerprint, lock_timeout, force):
         return IngestResult(stored.label, stored.run_id, "skipped")
+    # beside the database, so that the committer links the vectors into place instead of copying
+    with tempfile.TemporaryDirectory(prefix=".polyuni-bundle-", dir=db_path.resolve().parent) as folder:
+        bundle = compute_run(source, label, parameters, run_fingerprint, settings, Path(folder), progress)
+        return commit_bundle(db_path, bundle, track=track, force=force, progress=progress, lock_timeout=lock_timeout)
 
+
+def commit_bundle(db_path: Path, path: Path, track: bool = True, force: bool = False,
+                  progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> IngestResult:
+    """Import a published bundle into the database, then log the run to MLflow."""
     started = perf_counter()
-    embedding = source.load(progress)
-    loaded = perf_counter()
-    findings = analyse(embedding, settings)
-    analysed = perf_counter()
-    vectors_path, new_vectors = keep_vectors(db_path, run_fingerprint, embedding.vectors)
-    run = {
-        "label": label,
-        "fingerprint": run_fingerprint,
-        "source": source.kind,
-        **source.run_columns(),
-        "dim": embedding.dim,
-        "top_k": settings.top_k,
-        "parameters": parameters,
-        **findings.summary,
-        "load_seconds": loaded - started,
-        "analysis_seconds": analysed - loaded,
-        "mlflow_run_id": None,
-        "mlflow_status": "pending" if track else "skipped",
-        "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
-        "vectors_path": vectors_path,
-    }
-    notes = tuple(
-        f"{a}:{b} ({'missing ' + missing if missing else status})"
-        for a, b, status, missing in zip(*findings.tables["difference_pairs"].to_pydict().values())
-        if status != "computed"
-    )
+    bundle = read_bundle(path)
+    label = bundle.run["label"]
     progress(0, 1, f"writing {label}")
-    try:
-        outcome = write_run(db_path, run, findings.tables, force=force, lock_timeout=lock_timeout)
-    except BaseException:  # the run is not stored (a conflict, the lock, Ctrl-C): neither are its vectors
-        if new_vectors:
-            discard_vectors(db_path, vectors_path)
-        raise
+    outcome = import_bundle(db_path, bundle, track=track, force=force, lock_timeout=lock_timeout)
     progress(1, 1, f"writing {label}")
     if outcome.action == "skipped" or not track:
-        return IngestResult(outcome.label, outcome.run_id, outcome.action, notes=notes)
+        return IngestResult(outcome.label, outcome.run_id, outcome.action, notes=bundle.notes)
 
-    metrics = {key: run[key] for key in METRIC_COLUMNS}
-    metrics["ingest_seconds"] = perf_counter() - started
+    metrics = {key: bundle.run[key] for key in METRIC_COLUMNS}
+    metrics["ingest_seconds"] = bundle.compute_seconds + perf_counter() - started
+    parameters = {**bundle.run["parameters"], "fingerprint": bundle.fingerprint, "metadata": bundle.metadata}
     mlflow_run_id, mlflow_error = _track(
-        db_path, outcome.run_id, label, {**parameters, "fingerprint": run_fingerprint, "metadata": embedding.metadata},
-        metrics, {name: findings.tables[name] for name in ARTIFACT_TABLES if name in findings.tables}, lock_timeout,
-    )
-    return IngestResult(label, outcome.run_id, outcome.action, mlflow_run_id, mlflow_error, notes)
+        db_path, outcome.run_id, label, parameters, metrics, bundle.tables(ARTIFACT_TABLES), lock_timeout)
+    return IngestResult(label, outcome.run_id, outcome.action, mlflow_run_id, mlflow_error, bundle.notes)
 
 
 def _track(db_path: Path, run_id: int, label: str, parameters: dict, metrics: dict, artifacts: dict,

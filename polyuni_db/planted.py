@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from polyuni_db.analysis.pseudowords import PlantedPair, beta_trend, measure, shared_anchor_rows
+from polyuni_db.analysis.pseudowords import PlantedPair, beta_trend, feature_recovery, measure, shared_anchor_rows
 from polyuni_db.errors import PolyuniError
+from polyuni_db.features import FeatureSettings, feature_dictionary
 from polyuni_db.pipeline import IngestResult, ingest
 from polyuni_db.sources.corpora import Corpus
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
-from polyuni_db.store.read import load_run
-from polyuni_db.store.write import write_pseudoword_recovery
+from polyuni_db.store.features import feature_set_rows
+from polyuni_db.store.read import StoredRun, load_run, planted_pairs, pseudoword_null_pairs
+from polyuni_db.store.write import write_pseudoword_instrument, write_pseudoword_recovery
 
 
 @dataclass(frozen=True)
@@ -74,19 +76,25 @@ def ingest_planted(source, db_path: Path, label: str | None = None, reference: s
     return PlantedOutcome(reference_result, result, summary)
 
 
+def _anchors(run: StoredRun, base: StoredRun) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the words that align a planted run to its reference (``shared_anchor_rows``)."""
+    if run.vectors.shape[1] != base.vectors.shape[1]:
+        raise PolyuniError(f"{run.label} and its reference {base.label} differ in dimensions")
+    if run.counts is None or base.counts is None:
+        raise PolyuniError(f"{run.label} and {base.label} must both be trained runs (corpus counts)")
+    anchors, reference_anchors = shared_anchor_rows(run.words, run.counts, np.asarray(run.vectors), base.index,
+                                                    base.counts, np.asarray(base.vectors))
+    if anchors.size < 2 * base.vectors.shape[1]:
+        raise PolyuniError(f"{run.label} and {base.label} share {anchors.size} words counted 5+ times: too few to align")
+    return anchors, reference_anchors
+
+
 def record_recovery(db_path: Path, label: str, reference: str, corpus: Corpus,
                     lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverySummary:
     """Measure every pseudoword of the run ``label`` against the run ``reference`` and store the rows
     (replacing any from before)."""
     run, base = load_run(db_path, label, lock_timeout), load_run(db_path, reference, lock_timeout)
-    if run.vectors.shape[1] != base.vectors.shape[1]:
-        raise PolyuniError(f"{label} and its reference {reference} differ in dimensions")
-    if run.counts is None or base.counts is None:
-        raise PolyuniError(f"{label} and {reference} must both be trained runs (corpus counts)")
-    anchors, reference_anchors = shared_anchor_rows(run.words, run.counts, np.asarray(run.vectors), base.index,
-                                                    base.counts, np.asarray(base.vectors))
-    if anchors.size < 2 * base.vectors.shape[1]:
-        raise PolyuniError(f"{label} and {reference} share {anchors.size} words counted 5+ times: too few to align")
+    anchors, reference_anchors = _anchors(run, base)
     measured_words = [p for p in corpus.pseudowords
                       if p.token in run.index and p.word_a in base.index and p.word_b in base.index]
     planted = [PlantedPair(run.index[p.token], base.index[p.word_a], base.index[p.word_b], p.count_a, p.count_b)
@@ -125,3 +133,44 @@ def record_recovery(db_path: Path, label: str, reference: str, corpus: Corpus,
                                   float(fits.column("null_span_cosine").to_numpy().mean()), rho)
     write_pseudoword_recovery(db_path, run.run_id, tables, lock_timeout)
     return summary
+
+
+def record_feature_recovery(db_path: Path, label: str, reference: str, settings: FeatureSettings = FeatureSettings(),
+                            seed: int = 1, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> tuple[int, int] | None:
+    """The features instrument of a planted run (``analysis.pseudowords.feature_recovery``) from
+    the feature sets of the run and of its reference with these settings and dictionary seed,
+    beside the null pairs the other instruments used; rows replace the run's earlier ones. Returns
+    (pseudowords whose both senses were found, pseudowords measured), or None when either run has
+    no such feature set."""
+    run, base = load_run(db_path, label, lock_timeout), load_run(db_path, reference, lock_timeout)
+    if any(feature_set_rows(db_path, r.run_id, settings.atoms, settings.nonzero, settings.words, seed, lock_timeout)
+           is None for r in (run, base)):
+        return None
+    measured = pseudoword_null_pairs(db_path, run.run_id, lock_timeout)
+    if not measured:
+        return None
+    anchors, reference_anchors = _anchors(run, base)
+    dictionary, nonzero = feature_dictionary(db_path, label, seed, settings, lock_timeout)
+    reference_dictionary, reference_nonzero = feature_dictionary(db_path, reference, seed, settings, lock_timeout)
+    planted = [PlantedPair(run.index[p["token"]], base.index[p["word_a"]], base.index[p["word_b"]],
+                           p["count_a"], p["count_b"]) for p in measured]
+    nulls = [(base.index[p["null_word_a"]], base.index[p["null_word_b"]]) for p in measured]
+    rows = feature_recovery(run.vectors, base.vectors, anchors, reference_anchors, dictionary, nonzero,
+                            reference_dictionary, reference_nonzero, planted, nulls)
+    table = pa.Table.from_pylist([{"token": measured[row["pair"]]["token"],
+                                   **{k: v for k, v in row.items() if k != "pair"}} for row in rows])
+    write_pseudoword_instrument(db_path, run.run_id, "feature_atoms", table, lock_timeout)
+    return sum(row["recovered"] for row in rows), len(rows)
+
+
+def record_feature_recoveries(db_path: Path, labels: list[str], settings: FeatureSettings = FeatureSettings(),
+                              seed: int = 1, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[tuple[str, int, int]]:
+    """The features instrument of every stored planted run that is, or whose reference is, among
+    ``labels`` and that has feature sets on both sides: (run, both senses found, measured)."""
+    found = []
+    for label, reference in planted_pairs(db_path, lock_timeout):
+        if label in labels or reference in labels:
+            recovered = record_feature_recovery(db_path, label, reference, settings, seed, lock_timeout)
+            if recovered is not None:
+                found.append((label, *recovered))
+    return found

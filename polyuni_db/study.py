@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Callable
 
 from polyuni_db.errors import PolyuniError
+from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, run_all
 from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
-from polyuni_db.pipeline import IngestResult, ingest
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.compare import DEFAULT_PERMUTATIONS, add_filtered_variant, compare, record_rotation_check, rotation_nulls
 from polyuni_db.features import FeatureSettings, compute_features, match_features
 from polyuni_db.sources.control import RotationSource
-from polyuni_db.planted import record_recovery
+from polyuni_db.planted import record_feature_recovery, record_recovery
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GLOVE_50, GOOGLE_NEWS, MINILM, PretrainedSource
 from polyuni_db.sources.pseudowords import plant_pseudowords, planted_name
 from polyuni_db.sources.trained import TrainedSource, TrainParams, default_train_label
@@ -58,16 +58,13 @@ ROTATIONS = {"blog": DEFAULT_PERMUTATIONS, "quick": 20, "controls": DEFAULT_PERM
 class PlannedRun:
     label: str
     requested: str  # in words, for the report when it cannot be had
-    build: Callable[[Path], tuple[Source, AnalysisSettings]]  # given the database
+    build: Callable[[Path], tuple[Source, AnalysisSettings]]  # given the database; runs in the driver
     trained: bool = False
     reference: str | None = None  # a run with planted pseudowords: the run it is measured against
+    after: tuple[str, ...] = ()  # labels that must be stored before this run is built
 
 
-@dataclass(frozen=True)
-class StudyOutcome:
-    label: str
-    result: IngestResult | None  # None when the run could not be had
-    error: str | None = None
+StudyOutcome = RunOutcome
 
 
 def _pretrained(name: str) -> PlannedRun:
@@ -80,7 +77,7 @@ def _pretrained(name: str) -> PlannedRun:
 def _rotation(of: str, seed: int) -> PlannedRun:
     return PlannedRun(
         f"{of}_rot{seed}", f"rotation of {of} (seed {seed})",
-        lambda db_path: (RotationSource(db_path, of, seed), AnalysisSettings(top_k=TOP_K)),
+        lambda db_path: (RotationSource(db_path, of, seed), AnalysisSettings(top_k=TOP_K)), after=(of,),
     )
 
 
@@ -157,41 +154,43 @@ def run_study(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[StudyOutcome], None] = lambda outcome: None,
     rotations: int | None = None,
+    executor: str = DEFAULT_EXECUTOR,
+    bundles: Path | None = None,
+    on_status: Callable[[SweepStatus], None] = lambda status: None,
 ) -> list[StudyOutcome]:
-    """Ingest every run of the preset; one that fails is recorded and the others go on. Then every
-    pair of runs over 1,000 words gets its rotation null (``rotations`` random rotations, by default
-    the preset's), the baseline of Approach 3's headline table; pairs that have it already are kept."""
-    outcomes, trained, compared = [], [], []
-    for planned in plan(preset, with_google_news, progress):
-        try:
-            source, settings = planned.build(db_path)
-            outcome = StudyOutcome(planned.label, ingest(
-                source, db_path, label=planned.label, settings=settings, track=track,
-                progress=progress, lock_timeout=lock_timeout,
-            ))
-            if planned.reference:
-                record_recovery(db_path, planned.label, planned.reference, source.corpus, lock_timeout)
-        except PolyuniError as error:
-            record_unavailable(db_path, planned.label, planned.requested, str(error), lock_timeout)
-            outcome = StudyOutcome(planned.label, None, str(error))
-        on_outcome(outcome)
-        outcomes.append(outcome)
-        if planned.trained and outcome.result is not None:
-            trained.append(planned.label)
-        # runs with planted pseudowords are measured against their references, not compared with every run
-        if outcome.result is not None and not planned.reference:
-            compared.append(planned.label)
+    """Ingest every run of the preset on the executor; one that fails is recorded and the others go on.
+    Runs with planted pseudowords are then measured against their references. Then every pair of
+    runs over 1,000 words gets its rotation null (``rotations`` random rotations, by default the
+    preset's), the baseline of Approach 3's headline table; pairs that have it already are kept."""
+    planned = plan(preset, with_google_news, progress)
+    outcomes = run_all(db_path, planned, executor, bundles, track=track, progress=progress,
+                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
+    for index, (run, outcome) in enumerate(zip(planned, outcomes)):
+        if run.reference and outcome.result is not None:
+            try:  # build again: the corpus is read once per plan, so this only names the planted words
+                record_recovery(db_path, run.label, run.reference, run.build(db_path)[0].corpus, lock_timeout)
+            except PolyuniError as error:
+                record_unavailable(db_path, run.label, run.requested, str(error), lock_timeout)
+                outcomes[index] = StudyOutcome(run.label, None, str(error))
+    trained = [run.label for run, outcome in zip(planned, outcomes) if run.trained and outcome.result is not None]
+    # runs with planted pseudowords are measured against their references, not compared with every run
+    compared = [run.label for run, outcome in zip(planned, outcomes) if outcome.result is not None and not run.reference]
+    planted = [(run.label, run.reference) for run, outcome in zip(planned, outcomes)
+               if outcome.result is not None and run.reference]
     if preset == "controls":
         _controls(db_path, compared, trained, progress, lock_timeout)
     rotation_nulls(db_path, rotations=rotations or ROTATIONS[preset], progress=progress, lock_timeout=lock_timeout)
     if preset in FEATURE_PRESETS:
-        _features(db_path, preset, compared, progress, lock_timeout)
+        _features(db_path, preset, compared, planted, progress, lock_timeout)
     return outcomes
 
 
-def _features(db_path: Path, preset: str, stored: list[str], progress: Progress, lock_timeout: float) -> None:
+def _features(db_path: Path, preset: str, stored: list[str], planted: list[tuple[str, str]], progress: Progress,
+              lock_timeout: float) -> None:
     """Feature sets for the preset's runs (GloVe with two dictionary seeds: the ceiling), then their
-    features matched: blog, every pair; controls, every pair of the first-seed runs and GloVe's rotation."""
+    features matched: blog, every pair; controls, every pair of the first-seed runs and GloVe's rotation.
+    A planted run (``planted``: run, reference) whose reference got a feature set gets one too, for
+    the features instrument of planted polysemy; it is kept out of the matching, as out of compare."""
     settings, labels = FEATURE_PRESETS[preset]
     labels = [label for label in stored if labels is None or label in labels]
     labels = [label for label in labels if preset != "controls" or not label.endswith(("_s2", "_s3"))]
@@ -205,6 +204,10 @@ def _features(db_path: Path, preset: str, stored: list[str], progress: Progress,
             continue
     if len(fitted) >= 2:
         match_features(db_path, fitted, settings, progress=progress, lock_timeout=lock_timeout)
+    for label, reference in planted:
+        if reference in fitted:
+            compute_features(db_path, [label], settings, [1], n_jobs=2, progress=progress, lock_timeout=lock_timeout)
+            record_feature_recovery(db_path, label, reference, settings, lock_timeout=lock_timeout)
 
 
 def _controls(db_path: Path, labels: list[str], trained: list[str], progress: Progress, lock_timeout: float) -> None:

@@ -73,9 +73,9 @@ def log_run(
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
-        artifact_location = None
-        if "MLFLOW_TRACKING_URI" not in os.environ:
-            artifact_location = _sibling(db_path, ".mlflow-artifacts").as_uri()
+        artifact_location = None  # an MLflow server keeps artifacts itself (--serve-artifacts)
+        if not uri.startswith(("http://", "https://")):  # a database store (sqlite, PostgreSQL): beside
+            artifact_location = _sibling(db_path, ".mlflow-artifacts").as_uri()  # ours, not in the cwd
         experiment_id = client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
     else:
         experiment_id = experiment.experiment_id

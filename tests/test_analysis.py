@@ -122,3 +122,29 @@ def test_many_ties_across_blocks_go_to_the_earlier_word(chunk_rows):
             candidates = np.flatnonzero(~np.isnan(score))
             expected = candidates[np.lexsort((candidates, -score[candidates]))][:9]
             assert ours[pole].indices[d].tolist() == expected.tolist(), (pole, d)
+
+
+def test_threads_split_the_kernels_without_changing_a_word():
+    """Blocks split across threads, top-k merged after: the same words, order and ties as one thread."""
+    from polyuni_db.analysis.dimension_words import dimension_words
+    from polyuni_db.analysis.neighbours import nearest
+    from polyuni_db.analysis.ranking import row_norms
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((5_000, 7)).astype(np.float32)
+    vectors[[100, 3_000, 4_500]] = np.eye(7, dtype=np.float32)[0] * np.array([[3], [5], [7]])  # ties across threads
+    vectors[[5, 2_500]] = 0  # unrankable rows in two ranges
+    norms = row_norms(vectors, chunk_rows=64, threads=1)
+    assert np.array_equal(row_norms(vectors, chunk_rows=64, threads=3), norms)
+    one = dimension_words(vectors, 12, norms, chunk_rows=64, threads=1)
+    assert one["max"].indices[0, :3].tolist() == [100, 3_000, 4_500]  # cosine 1 each: the earlier row first
+    for threads in (2, 3, 7):
+        split = dimension_words(vectors, 12, norms, chunk_rows=64, threads=threads)
+        for pole in one:
+            assert np.array_equal(split[pole].indices, one[pole].indices)
+            assert np.array_equal(split[pole].similarities, one[pole].similarities)
+    queries = vectors[[10, 20]] - vectors[[30, 40]]
+    single = nearest(vectors, norms, queries, 150, chunk_rows=64, threads=1)
+    split = nearest(vectors, norms, queries, 150, chunk_rows=64, threads=3)
+    assert np.array_equal(split.indices, single.indices)
+    assert np.array_equal(split.similarities, single.similarities)

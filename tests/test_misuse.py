@@ -289,12 +289,12 @@ def test_9_vectors_of_runs_not_stored_are_removed(tmp_path, glove_file, monkeypa
     assert polyuni(capsys, *ingest_g, "--top-k", "2", "--force")[0] == 0
     assert kept() == referenced() and len(kept()) == 1
     # failed while writing: the new vectors go
-    import polyuni_db.pipeline
+    import polyuni_db.store.bundles  # the committer: ingest imports the run's bundle through it
 
     def failing_write(*args, **kwargs):
         raise PolyuniError("the write failed")
 
-    monkeypatch.setattr(polyuni_db.pipeline, "write_run", failing_write)
+    monkeypatch.setattr(polyuni_db.store.bundles, "write_run", failing_write)
     assert polyuni(capsys, *ingest_g, "--top-k", "3", "--force")[0] == 1
     assert kept() == referenced()
     monkeypatch.undo()

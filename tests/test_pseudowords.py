@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from polyuni_db.analysis.pseudowords import PlantedPair, align, beta_trend, measure, span_fit
+from polyuni_db.analysis.pseudowords import (
+    PlantedPair, align, beta_trend, feature_recovery, matched_atoms, measure, span_fit,
+)
 from polyuni_db.analysis.similarity import random_rotation
 from polyuni_db.cli import main
 from polyuni_db.errors import PolyuniError
@@ -142,6 +144,37 @@ def test_measure_recovers_a_planted_combination_and_not_its_null():
     assert [f["null_word_a"] for f in again.fits] == [f["null_word_a"] for f in found.fits]
 
 
+def test_feature_recovery_finds_the_atoms_of_both_words_and_not_the_nulls():
+    """Reference words are 2-atom combinations of a random dictionary; the planted run is the
+    reference rotated, its dictionary the reference's rotated (so every atom matches its own at
+    cosine 1), and a+b placed at v_a + v_b: the pseudoword uses a's two atoms and b's two. Null pairs
+    whose atoms the pseudoword does not use are never recovered; an unrelated dictionary matches nothing."""
+    rng = np.random.default_rng(5)
+    n, dim, n_atoms = 300, 32, 40
+    atoms = rng.standard_normal((n_atoms, dim))
+    atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
+    used = np.array([rng.choice(n_atoms, 2, replace=False) for _ in range(n)])
+    reference = np.einsum("nk,nkd->nd", rng.uniform(1, 2, (n, 2)), atoms[used])
+    disjoint = lambda rows: len({int(a) for r in rows for a in used[r]}) == 2 * len(rows)
+    pairs = [(a, b) for a, b in zip(range(0, 40, 2), range(1, 40, 2)) if disjoint([a, b])][:4]
+    nulls = [next((c, d) for c in range(50, n) for d in range(c + 1, n) if disjoint([a, b, c, d])) for a, b in pairs]
+    rotation = random_rotation(dim, 3)
+    tokens = np.array([reference[a] + reference[b] for a, b in pairs])
+    transformed = np.vstack([reference, tokens]) @ rotation.T
+    planted = [PlantedPair(n + i, a, b, 100, 50) for i, (a, b) in enumerate(pairs)]
+    anchors = np.arange(50, n)
+    found = feature_recovery(transformed, reference, anchors, anchors, atoms @ rotation.T, 4, atoms, 2, planted, nulls)
+    assert len(found) == len(pairs) and {row["instrument"] for row in found} == {"feature_atoms"}
+    assert all(row["hits_a"] == 2 and row["hits_b"] == 2 and row["recovered"] for row in found)
+    assert not any(row["null_hits_a"] or row["null_hits_b"] or row["null_recovered"] for row in found)
+    # atoms matched by decoder cosine after the alignment: each to itself, an unrelated one to none
+    assert list(matched_atoms(atoms @ rotation.T, atoms, align(transformed[anchors], reference[anchors]))) == list(range(n_atoms))
+    unrelated = rng.standard_normal((n_atoms, dim))
+    assert (matched_atoms(unrelated, atoms, np.eye(dim)) == -1).all()  # none reaches ATOM_MATCH_COSINE
+    found = feature_recovery(transformed, reference, anchors, anchors, unrelated, 4, atoms, 2, planted, nulls)
+    assert not any(row["recovered"] or row["hits_a"] or row["hits_b"] for row in found)
+
+
 # --- end to end -----------------------------------------------------------------------------------
 
 TEMPLATE = "{corpus}_{dim}_e1_s{seed}"
@@ -210,6 +243,49 @@ def test_cli_stores_pseudowords_their_reference_and_recovery(planted_db, capsys)
     assert rows(planted_db, "SELECT * FROM pseudoword_fits ORDER BY run_id, token") == before
 
 
+def test_features_of_a_planted_run_and_its_reference_fill_the_features_instrument(planted_db, capsys):
+    """`polyuni features` on a planted run and its reference adds the feature_atoms rows, beside the
+    same null pairs as the other instruments; the view counts them as it counts the others."""
+    capsys.readouterr()
+    assert main(["--db", str(planted_db), "features", "lee_background_8_e1_s1", "lee_background_pw6s1_8_e1_s1",
+                 "--atoms", "16", "--nonzero", "2", "--words", "400"]) == 0
+    out = capsys.readouterr().out
+    assert "lee_background_pw6s1_8_e1_s1: features find both senses of " in out and " of 6 pseudowords" in out
+    raw = rows(planted_db, "SELECT i.*, label FROM pseudoword_instruments AS i JOIN runs USING (run_id) "
+               "WHERE instrument = 'feature_atoms'")
+    assert len(raw) == 6 and {r["label"] for r in raw} == {"lee_background_pw6s1_8_e1_s1"}
+    for row in raw:
+        assert row["recovered"] == (row["hits_a"] > 0 and row["hits_b"] > 0) and 0 <= row["hits_a"] <= 2
+        assert row["null_recovered"] == (row["null_hits_a"] > 0 and row["null_hits_b"] > 0)
+    view = rows(planted_db, "SELECT * FROM pseudoword_instrument_recovery WHERE instrument = 'feature_atoms'")
+    assert len(view) == 1 and view[0]["share_both_senses"] == pytest.approx(np.mean([r["recovered"] for r in raw]))
+    assert view[0]["mean_hits_per_sense"] == pytest.approx(np.mean([r["hits_a"] + r["hits_b"] for r in raw]) / 2)
+    # the seed-2 run's reference has no feature set: no rows for it, and nothing else changed
+    assert len(rows(planted_db, "SELECT * FROM pseudoword_instruments WHERE instrument <> 'feature_atoms'")) == 24
+
+
+def test_the_study_fits_a_planted_run_whose_reference_it_fitted(planted_db, monkeypatch):
+    """The controls preset's wiring, at a small size: the seed-1 planted run gets a feature set because
+    its reference got one, and its features instrument is recorded; the seed-2 one (reference not
+    fitted, as the preset skips _s2 runs) gets neither."""
+    import polyuni_db.study as study
+    from polyuni_db.features import FeatureSettings
+
+    small = FeatureSettings(atoms=12, nonzero=2, words=300)
+    monkeypatch.setitem(study.FEATURE_PRESETS, "controls", (small, None))
+    with duckdb.connect(str(planted_db)) as connection:  # the rows of the test above, so that these are new
+        connection.execute("DELETE FROM pseudoword_instruments WHERE instrument = 'feature_atoms'")
+    planted = [("lee_background_pw6s1_8_e1_s1", "lee_background_8_e1_s1"),
+               ("lee_background_pw6s1_8_e1_s2", "lee_background_8_e1_s2")]
+    study._features(planted_db, "controls", ["lee_background_8_e1_s1", "lee_background_8_e1_s2"], planted,
+                    lambda *args: None, 60)
+    fitted = rows(planted_db, "SELECT label FROM feature_sets JOIN runs USING (run_id) WHERE atoms = 12 ORDER BY label")
+    assert [r["label"] for r in fitted] == ["lee_background_8_e1_s1", "lee_background_pw6s1_8_e1_s1"]
+    filled = rows(planted_db, "SELECT DISTINCT label FROM pseudoword_instruments JOIN runs USING (run_id) "
+                  "WHERE instrument = 'feature_atoms'")
+    assert [r["label"] for r in filled] == ["lee_background_pw6s1_8_e1_s1"]
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--pseudowords", "5000"], "5000 pseudowords need 10000 words counted 50 to 1000 times; the corpus has 128"),
     (["--merge", "hospital:zzzq"], "--merge word 'zzzq' does not occur in corpus 'lee_background'"),
@@ -245,6 +321,7 @@ def test_report_shows_the_section(planted_db, tmp_path):
     section = section[:section.index("</section>")]
     assert "Ground truth: planted polysemy" in section and section.count("<img") == 2
     assert "difference_neighbours" in section and "lee_background_pw6s1_8_e1_s2" in section
+    assert "feature_atoms" in section  # filled by the features test above
     assert "FROM pseudoword_summary" in section and "No run with planted pseudowords" not in section
 
 

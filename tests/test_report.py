@@ -34,7 +34,8 @@ def study(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setattr(gensim.downloader, "BASE_DIR", str(folder / "gensim-data"))
     monkeypatch_module.setattr(gensim.downloader, "DATA_LIST_URL", "http://127.0.0.1:9/list.json")
     db = folder / "study.duckdb"
-    outcomes = run_study(db, "quick", with_google_news=True, track=False, rotations=ROTATIONS)
+    # inline: the gensim-data patches above hold in this process only, not in Dask workers
+    outcomes = run_study(db, "quick", with_google_news=True, track=False, rotations=ROTATIONS, executor="inline")
     page = render_report(db, folder / "out")
     return db, outcomes, page, page.read_text(encoding="utf-8")
 
@@ -53,7 +54,7 @@ def test_the_quick_preset_ingests_its_runs_and_records_what_it_could_not(study):
     assert [o.label for o in failed] == ["google_news"] and "unreachable" in failed[0].error
     _, rows = read_only_query(db, "SELECT label, requested FROM unavailable_sources")
     assert rows == [("google_news", "pretrained word2vec-google-news-300")]
-    again = run_study(db, "quick", track=False, rotations=ROTATIONS)
+    again = run_study(db, "quick", track=False, rotations=ROTATIONS, executor="inline")
     assert {o.result.action for o in again} == {"skipped"}
     assert rotation_nulls(db, rotations=ROTATIONS) == 0  # every pair has its null already
 

@@ -9,7 +9,7 @@ from polyuni_db.compare import compare
 from polyuni_db.features import FeatureSettings, compute_features, match_features
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.pipeline import ingest
-from polyuni_db.planted import ingest_planted
+from polyuni_db.planted import ingest_planted, record_feature_recoveries
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.pretrained import PretrainedSource
 from polyuni_db.sources.pseudowords import plant_pseudowords
@@ -35,6 +35,8 @@ def fixture_db(tmp_path_factory):
     compute_features(db, ["lee_background_10"], small, seeds=[1, 2])
     compute_features(db, ["lee_background_10_s2"], small)
     match_features(db, ["lee_background_10", "lee_background_10_s2"], small, permutations=5)
+    compute_features(db, ["lee_background_pw5s1_10"], small)  # the planted run: the features instrument
+    record_feature_recoveries(db, ["lee_background_pw5s1_10"], small)
     return db
 
 

@@ -14,6 +14,8 @@ SMALL = {
     "synthetic_runs.py": ["--runs", "3", "--dims", "4", "--vocab", "60", "--vocabularies", "2", "--top-k", "3"],
     "bench_google_news_scale.py": ["--sizes", "500", "--dim", "8", "--pairs", "0", "--end-to-end-size", "800",
                                    "--no-mlflow"],
+    "bench_executor.py": ["--sweep", str(SCRIPTS / "sweeps" / "tiny.toml"), "--executors", "inline",
+                          "--no-mlflow"],
     "toy_convergence.py": ["--seeds", "1", "--epochs", "2", "4"],
 }
 
@@ -31,6 +33,8 @@ def test_script_runs_at_a_small_size(script, tmp_path, monkeypatch, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # each script ends with a JSON line
     if script == "synthetic_runs.py":
         assert summary["model_overlap"]["rows"] == 3  # every pair of the three runs
+    elif script == "bench_executor.py":
+        assert summary["of"] == summary["over"] == "inline" and summary["speedup"] > 0
     elif script == "toy_convergence.py":
         from polyuni_db.study import TOY_CORPORA
 

@@ -9,6 +9,7 @@ from polyuni_db.analysis.ranking import (
     ColumnTopK,
     TopK,
     check_top_k,
+    in_threads,
     rankable,
     rankable_blocks,
     row_norms,
@@ -18,26 +19,33 @@ POLES = ("max", "min")  # +e_d and -e_d
 
 
 def dimension_words(
-    vectors: np.ndarray, top_k: int, norms: np.ndarray | None = None, chunk_rows: int = CHUNK_ROWS
+    vectors: np.ndarray, top_k: int, norms: np.ndarray | None = None, chunk_rows: int = CHUNK_ROWS,
+    threads: int | None = None,
 ) -> dict[str, TopK]:
     """The ``top_k`` words of every dimension for both poles, as ``{"max": TopK, "min": TopK}``.
 
     Row d of each TopK is dimension d. Words and order equal gensim's ``most_similar`` with the
     query ``±e_d`` (ties go to the earlier word); zero and non-finite vectors are left out. The
-    matrix is read once, a block at a time: no normalised copy is made.
+    matrix is read once, a block at a time, split across ``threads`` (default: ``kernel_threads()``):
+    no normalised copy is made.
     """
     if norms is None:
-        norms = row_norms(vectors, chunk_rows)
+        norms = row_norms(vectors, chunk_rows, threads)
     valid = rankable(norms)
     check_top_k(top_k, int(valid.sum()))
     n_dims = vectors.shape[1]
-    best = {pole: ColumnTopK(n_dims, top_k) for pole in POLES}
-    # one buffer of each kind, reused by every block: no allocation, no page faults, in the loop
-    cosine_buffer = np.empty((chunk_rows, n_dims), dtype=np.float32)
-    mask_buffer = np.empty((chunk_rows, n_dims), dtype=bool)
-    for rows, block in rankable_blocks(vectors, valid, chunk_rows):
-        cosines = np.divide(block, norms[rows, None], out=cosine_buffer[: rows.size])
-        mask = mask_buffer[: rows.size]
-        best["max"].add(cosines, rows, mask=mask)
-        best["min"].add(cosines, rows, negate=True, mask=mask)  # cos(v, -e_d) = -cos(v, e_d)
-    return {pole: best[pole].result() for pole in POLES}
+
+    def part(start: int, stop: int) -> dict[str, ColumnTopK]:
+        best = {pole: ColumnTopK(n_dims, top_k) for pole in POLES}
+        # one buffer of each kind per thread, reused by every block: no allocation, no page faults, in the loop
+        cosine_buffer = np.empty((chunk_rows, n_dims), dtype=np.float32)
+        mask_buffer = np.empty((chunk_rows, n_dims), dtype=bool)
+        for rows, block in rankable_blocks(vectors, valid, chunk_rows, start, stop):
+            cosines = np.divide(block, norms[rows, None], out=cosine_buffer[: rows.size])
+            mask = mask_buffer[: rows.size]
+            best["max"].add(cosines, rows, mask=mask)
+            best["min"].add(cosines, rows, negate=True, mask=mask)  # cos(v, -e_d) = -cos(v, e_d)
+        return best
+
+    parts = in_threads(part, vectors.shape[0], chunk_rows, threads)
+    return {pole: ColumnTopK.merged([found[pole] for found in parts]) for pole in POLES}

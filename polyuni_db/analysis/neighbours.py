@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from polyuni_db.analysis.ranking import CHUNK_ROWS, ColumnTopK, TopK, check_top_k, rankable, rankable_blocks
+from polyuni_db.analysis.ranking import CHUNK_ROWS, ColumnTopK, TopK, check_top_k, in_threads, rankable, rankable_blocks
 
 
 def unit_queries(queries: np.ndarray) -> np.ndarray:
@@ -17,20 +17,24 @@ def unit_queries(queries: np.ndarray) -> np.ndarray:
 
 def nearest(
     vectors: np.ndarray, norms: np.ndarray, queries: np.ndarray, top_k: int,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int = CHUNK_ROWS, threads: int | None = None,
 ) -> TopK:
     """The ``top_k`` words by cosine similarity to each query (one row of ``queries`` each).
 
-    All queries share one matrix product per block of rows; nothing is excluded, as in gensim's
-    ``most_similar`` with raw vectors.
+    All queries share one matrix product per block of rows, the blocks split across ``threads``;
+    nothing is excluded, as in gensim's ``most_similar`` with raw vectors.
     """
     valid = rankable(norms)
     check_top_k(top_k, int(valid.sum()))
     units = unit_queries(queries)
-    best = ColumnTopK(units.shape[0], top_k)
-    for rows, block in rankable_blocks(vectors, valid, chunk_rows):
-        best.add((block @ units.T) / norms[rows, None], rows)
-    return best.result()
+
+    def part(start: int, stop: int) -> ColumnTopK:
+        best = ColumnTopK(units.shape[0], top_k)
+        for rows, block in rankable_blocks(vectors, valid, chunk_rows, start, stop):
+            best.add((block @ units.T) / norms[rows, None], rows)
+        return best
+
+    return ColumnTopK.merged(in_threads(part, vectors.shape[0], chunk_rows, threads))
 
 
 def difference_neighbours(

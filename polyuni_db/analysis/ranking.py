@@ -1,13 +1,16 @@
 """Top-k by cosine similarity, ordered as gensim's ``KeyedVectors.most_similar`` orders them."""
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterator, NamedTuple, TypeVar
 
 import numpy as np
 
 # Rows per block: small enough that a block and its temporaries stay in cache, so a pass over a
 # large matrix holds only a few MB beyond the matrix itself.
 CHUNK_ROWS = 2_048
+T = TypeVar("T")
 
 
 class TopK(NamedTuple):
@@ -17,11 +20,40 @@ class TopK(NamedTuple):
     similarities: np.ndarray
 
 
-def row_norms(vectors: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+def kernel_threads() -> int:
+    """Threads for the kernels: OMP_NUM_THREADS when set (Dask sets it to 1 in each single-threaded
+    worker, so that workers do not compete for cores), else every core this process may use."""
+    setting = os.environ.get("OMP_NUM_THREADS", "")
+    return int(setting) if setting.isdigit() and int(setting) >= 1 else len(os.sched_getaffinity(0))
+
+
+def in_threads(work: Callable[[int, int], T], n_rows: int, chunk_rows: int = CHUNK_ROWS,
+               threads: int | None = None) -> list[T]:
+    """``work(start, stop)`` on contiguous row ranges (whole blocks), one per thread, in row order.
+
+    numpy releases the GIL inside its array operations, so the ranges are read in parallel; each
+    range keeps its own top-k, merged after (exact: ties still go to the earlier row).
+    """
+    threads = threads or kernel_threads()
+    n_blocks = -(-n_rows // chunk_rows)
+    threads = max(1, min(threads, n_blocks))
+    if threads == 1:
+        return [work(0, n_rows)]
+    bounds = [min(n_rows, (n_blocks * i // threads) * chunk_rows) for i in range(threads + 1)]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(work, bounds[:-1], bounds[1:]))
+
+
+def row_norms(vectors: np.ndarray, chunk_rows: int = CHUNK_ROWS, threads: int | None = None) -> np.ndarray:
     """Euclidean norm of every row, as gensim's ``fill_norms`` computes it, block by block."""
     norms = np.empty(vectors.shape[0], dtype=np.float32)
-    for start in range(0, vectors.shape[0], chunk_rows):
-        norms[start:start + chunk_rows] = np.linalg.norm(vectors[start:start + chunk_rows], axis=1)
+
+    def part(first: int, stop: int) -> None:
+        for start in range(first, stop, chunk_rows):
+            end = min(start + chunk_rows, stop)
+            norms[start:end] = np.linalg.norm(vectors[start:end], axis=1)
+
+    in_threads(part, vectors.shape[0], chunk_rows, threads)
     return norms
 
 
@@ -30,14 +62,17 @@ def rankable(norms: np.ndarray) -> np.ndarray:
     return np.isfinite(norms) & (norms > 0)
 
 
-def rankable_blocks(vectors: np.ndarray, valid: np.ndarray, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(row indices, rows) of successive blocks, without the rows that cannot be ranked."""
-    for start in range(0, vectors.shape[0], chunk_rows):
-        keep = valid[start:start + chunk_rows]
+def rankable_blocks(vectors: np.ndarray, valid: np.ndarray, chunk_rows: int, first: int = 0,
+                    stop: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(row indices, rows) of successive blocks of rows first to stop, without the rows that cannot be ranked."""
+    stop = vectors.shape[0] if stop is None else stop
+    for start in range(first, stop, chunk_rows):
+        end = min(start + chunk_rows, stop)
+        keep = valid[start:end]
         rows = np.flatnonzero(keep) + start
         if rows.size == 0:
             continue
-        block = np.asarray(vectors[start:start + chunk_rows])
+        block = np.asarray(vectors[start:end])
         yield rows, (block if rows.size == keep.size else block[keep])
 
 
@@ -101,3 +136,14 @@ class ColumnTopK:
     def result(self) -> TopK:
         """One row per column, best first; ties go to the earlier row."""
         return TopK(indices=self.rows.T.copy(), similarities=self.scores.T.copy())
+
+    @staticmethod
+    def merged(parts: list[ColumnTopK]) -> TopK:
+        """The k best of several, as one pass over all their rows gives: best first, ties to the earlier row."""
+        if len(parts) == 1:
+            return parts[0].result()
+        scores = np.concatenate([part.scores for part in parts])
+        rows = np.concatenate([part.rows for part in parts])
+        order = np.lexsort((rows, -scores), axis=0)[: parts[0].k]
+        return TopK(indices=np.take_along_axis(rows, order, axis=0).T.copy(),
+                    similarities=np.take_along_axis(scores, order, axis=0).T.copy())

@@ -220,3 +220,27 @@ def load_run(path: Path, label: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT)
         run_id, label, fingerprint, corpus, json.loads(parameters), words, vectors,
         stats.column("rank").to_numpy(), column("count"), column("trained"), column("moved"),
     )
+
+
+def planted_pairs(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[tuple[str, str]]:
+    """(run, reference) labels of every complete run whose pseudowords were measured against a reference."""
+    connection = connect(path, read_only=True, lock_timeout=lock_timeout)
+    try:
+        return connection.execute(
+            "SELECT r.label, ref.label FROM pseudoword_alignment AS a JOIN runs AS r USING (run_id) "
+            "JOIN runs AS ref ON ref.run_id = a.reference_run_id "
+            "WHERE r.status = 'complete' AND ref.status = 'complete' ORDER BY r.label").fetchall()
+    finally:
+        connection.close()
+
+
+def pseudoword_null_pairs(path: Path, run_id: int, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[dict]:
+    """A run's measured pseudowords (token, words, counts) with the null pair set beside each."""
+    connection = connect(path, read_only=True, lock_timeout=lock_timeout)
+    try:
+        return connection.execute(
+            "SELECT p.token, p.word_a, p.word_b, p.count_a, p.count_b, f.null_word_a, f.null_word_b FROM pseudowords AS p "
+            "JOIN pseudoword_fits AS f USING (run_id, token) WHERE p.run_id = ? ORDER BY p.token",
+            [run_id]).to_arrow_table().to_pylist()
+    finally:
+        connection.close()

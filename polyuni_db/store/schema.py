@@ -211,13 +211,15 @@ class PseudowordFit(Base):
 
 class PseudowordInstrument(Base):
     """Whether an instrument brings back both senses of a pseudoword: how many of each word's 10
-    reference neighbours it finds, and the same for the null pair."""
+    reference neighbours it finds (for features: of its atoms), and the same for the null pair."""
 
     __tablename__ = "pseudoword_instruments"
 
     run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[str] = mapped_column(String, primary_key=True)
-    instrument: Mapped[str] = mapped_column(String, primary_key=True)  # 'difference_neighbours' | 'dimension_words'
+    # 'difference_neighbours' | 'dimension_words' | 'feature_atoms' (hits: the pseudoword's atoms
+    # matching an atom of word a or b, once both runs have feature sets)
+    instrument: Mapped[str] = mapped_column(String, primary_key=True)
     hits_a: Mapped[int] = mapped_column(Integer)
     hits_b: Mapped[int] = mapped_column(Integer)
     recovered: Mapped[bool] = mapped_column(Boolean)  # both senses found (hits_a > 0 and hits_b > 0)

@@ -3,8 +3,10 @@ retraining and no download. Rows are in the run's vocabulary order (word_stats.r
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -20,22 +22,52 @@ def vectors_folder(db_path: Path) -> Path:
 SWEEP_GRACE_SECONDS = 3600.0
 
 
-def keep_vectors(db_path: Path, fingerprint: str, vectors: np.ndarray) -> tuple[str, bool]:
-    """Where the run's vectors are kept: the file they are already memory-mapped from when it holds
-    exactly them (GloVe's package, the model cache), else a new .npy. Relative to the database's
-    folder when inside it, so that the two can be moved together. Also: whether the file is new."""
+def memory_mapped_file(vectors: np.ndarray) -> Path | None:
+    """The .npy the vectors are memory-mapped from when it holds exactly them (GloVe's package, the
+    model cache): such vectors are kept by reference, never copied."""
     if isinstance(vectors, np.memmap) and vectors.filename:
         source = Path(vectors.filename)
         if source.suffix == ".npy" and np.load(source, mmap_mode="r").shape == vectors.shape:
-            return str(source), False
+            return source.resolve()
+    return None
+
+
+def _place(db_path: Path, fingerprint: str, write: Callable[[Path], None]) -> tuple[str, bool]:
+    """``write(partial)`` then a rename to the kept name: a kill leaves no half file under it.
+    Returns the path relative to the database's folder (the two move together) and whether it is new."""
     folder = vectors_folder(db_path)
     folder.mkdir(exist_ok=True)
     path = folder / f"{fingerprint[:24]}.npy"
     created = not path.exists()
     partial = folder / f"{fingerprint[:24]}.partial.npy"
-    np.save(partial, np.asarray(vectors, dtype=np.float32))
-    os.replace(partial, path)  # a kill leaves no half file under the final name
+    partial.unlink(missing_ok=True)
+    write(partial)
+    os.replace(partial, path)
     return str(path.relative_to(db_path.resolve().parent)), created
+
+
+def keep_vectors(db_path: Path, fingerprint: str, vectors: np.ndarray) -> tuple[str, bool]:
+    """Where an array is kept: the file it is memory-mapped from when that holds exactly it, else a
+    new .npy in the vectors folder. Also: whether the file is new."""
+    if source := memory_mapped_file(vectors):
+        return str(source), False
+    return _place(db_path, fingerprint, lambda partial: np.save(partial, np.asarray(vectors, dtype=np.float32)))
+
+
+def keep_vectors_file(db_path: Path, fingerprint: str, npy: Path, inside: Path) -> tuple[str, bool]:
+    """Where a bundle's vectors are kept. A file outside the bundle folder ``inside`` is the one they
+    were memory-mapped from and is kept by reference; the bundle's own file is linked (copied across
+    file systems) into the vectors folder, so that the bundle may go. Also: whether the file is new."""
+    if not npy.resolve().is_relative_to(inside.resolve()):
+        return str(npy), False
+
+    def link(partial: Path) -> None:
+        try:
+            os.link(npy, partial)  # same file system: no copy
+        except OSError:
+            shutil.copyfile(npy, partial)
+
+    return _place(db_path, fingerprint, link)
 
 
 def _resolve(db_path: Path, vectors_path: str) -> Path:

@@ -187,6 +187,19 @@ def write_pseudoword_recovery(path: Path, run_id: int, tables: dict[str, pa.Tabl
                     insert_rows(connection, table, run_id, rows)
 
 
+def write_pseudoword_instrument(path: Path, run_id: int, instrument: str, rows: pa.Table,
+                                lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    """Replace one instrument's rows of a run in ``pseudoword_instruments`` (one transaction): for an
+    instrument measured after the run, e.g. once feature sets exist."""
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            connection.execute(sa.text("DELETE FROM pseudoword_instruments WHERE run_id = :run_id "
+                                       "AND instrument = :instrument"), {"run_id": run_id, "instrument": instrument})
+            if rows.num_rows:
+                insert_rows(connection, "pseudoword_instruments", run_id, rows)
+
+
 def set_mlflow(path: Path, run_id: int, mlflow_run_id: str | None, status: str,
                lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
     with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection, connection.begin():

@@ -4,7 +4,8 @@
 -- sense; each beside the same for random word pairs that were not merged (the null).
 -- difference_neighbours: the nearest words to v_ab - v_b (sense a) and v_ab - v_a (sense b), in the
 -- reference after alignment; dimension_words: the top words of the pseudoword's 3 most aligned axes
--- in its own run. Both among words counted 5+ times.
+-- in its own run. Both among words counted 5+ times. feature_atoms (once the run and its reference
+-- have feature sets): hits are the pseudoword's atoms matching one of a's (b's) reference atoms.
 CREATE OR REPLACE VIEW pseudoword_instrument_recovery AS
 SELECT i.run_id, r.label, r.corpus, r.dim, r.seed, i.instrument,
        count(*) AS n_pseudowords,

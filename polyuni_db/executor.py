@@ -1,0 +1,321 @@
+"""Many runs at once: each is computed as a bundle by a Dask task, then committed here, one at a time.
+
+The executor is ``local`` (a Dask LocalCluster on 127.0.0.1, one single-threaded worker process per
+core), ``local:N`` (N workers), ``tcp://HOST:PORT`` (a running Dask scheduler: the same task code
+on a cluster whose workers share the bundle folder's file system) or ``inline`` (the same task
+function called in this process). Workers never open the database.
+
+A run is described by what ``study.plan()`` gives (label, requested, ``build(db_path)``, and the
+labels it needs stored first). ``build`` runs here, in the driver: it is cheap, it yields the
+fingerprint (so runs already stored or bundled are never sent), and the Source it returns is a
+plain picklable dataclass (its corpus travels with it), whereas ``build`` itself is a closure over
+a cached corpus reader that does not pickle.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import warnings
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Callable, Iterator, Protocol
+
+from polyuni_db.bundle import bundle_path, compute_run, remove_partials
+from polyuni_db.errors import PolyuniError
+from polyuni_db.findings import AnalysisSettings
+from polyuni_db.pipeline import IngestResult, commit_bundle, run_identity
+from polyuni_db.sources.base import Progress, Source, no_progress
+from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
+from polyuni_db.store.write import record_unavailable, stored_run
+
+DEFAULT_EXECUTOR = "local"
+EXECUTOR_HELP = ("local (one worker per core, default), local:N (N worker processes on this machine), "
+                 "tcp://HOST:PORT (a running `dask scheduler`) or inline (in this process, one run after "
+                 "another, no Dask: for debugging)")
+ATTEMPTS = 2  # a failed task is retried once
+
+
+class Planned(Protocol):
+    """What ``study.PlannedRun`` provides."""
+
+    label: str
+    requested: str
+    build: Callable[[Path], tuple[Source, AnalysisSettings]]
+    after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    label: str
+    result: IngestResult | None  # None when the run could not be had
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run; pickled to the worker."""
+
+    source: Source
+    label: str
+    parameters: dict
+    fingerprint: str
+    settings: AnalysisSettings
+    bundles: str
+
+
+@dataclass
+class SweepStatus:
+    """Runs of the sweep: done (stored, skipped or committed), running, queued, failed, of total."""
+
+    total: int
+    done: int = 0
+    running: int = 0
+    queued: int = 0
+    failed: int = 0
+
+
+def compute_task(task: RunTask) -> str:
+    """The one task function: compute the run and publish its bundle; returns the bundle's folder."""
+    _hold_for_fault_tests(task)
+    return str(compute_run(task.source, task.label, task.parameters, task.fingerprint, task.settings,
+                           Path(task.bundles)))
+
+
+def _hold_for_fault_tests(task: RunTask) -> None:
+    """Fault injection: with POLYUNI_TEST_HOLD_TASK=LABEL@DIR, the first attempt at LABEL writes its
+    process id to DIR/LABEL.pid and waits, so that a test can kill the worker mid-task."""
+    setting = os.environ.get("POLYUNI_TEST_HOLD_TASK", "")
+    label, _, folder = setting.partition("@")
+    if label != task.label:
+        return
+    marker = Path(folder) / f"{label}.pid"
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+        time.sleep(60)
+
+
+def one_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def parse_executor(executor: str) -> tuple[str, int | str]:
+    """('local', workers), ('remote', address) or ('inline', 0); a one-line error for anything else."""
+    if executor.startswith("tcp://"):
+        return "remote", executor
+    if executor == "inline":
+        return "inline", 0
+    name, _, count = executor.partition(":")
+    if name == "local":
+        if not count:
+            return "local", len(os.sched_getaffinity(0))
+        if count.isdigit() and int(count) >= 1:
+            return "local", int(count)
+    raise PolyuniError(f"--executor {executor!r}: use {EXECUTOR_HELP}")
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes started here inherit SIGINT ignored: a terminal's Ctrl-C reaches the whole
+    process group, and only this process should act on it (cancel the tasks, stop the cluster)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def dask_client(executor: str) -> Iterator:
+    """A Dask client for the executor; a local cluster is stopped (its workers killed) on exit."""
+    kind, where = parse_executor(executor)
+    from distributed import Client, LocalCluster
+
+    for name in ("distributed", "tornado"):  # worker start-up and shut-down chatter at INFO and WARNING
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if kind == "local":
+        # everything on loopback (the HTTP server too, on a free port); workers' logs silenced, or
+        # their heartbeats print tracebacks while the cluster shuts down
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(where, timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise PolyuniError(f"cannot reach the Dask scheduler at {where} ({str(error).splitlines()[0]})") from None
+    with client:
+        yield client
+
+
+def run_all(
+    db_path: Path,
+    planned: list[Planned],
+    executor: str = DEFAULT_EXECUTOR,
+    bundles: Path | None = None,
+    track: bool = True,
+    force: bool = False,
+    progress: Progress = no_progress,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_outcome: Callable[[RunOutcome], None] = lambda outcome: None,
+    on_status: Callable[[SweepStatus], None] = lambda status: None,
+    record_failures: bool = True,
+) -> list[RunOutcome]:
+    """Compute every planned run on the executor and commit each as it finishes; outcomes in plan order.
+
+    Runs stored already are skipped, runs bundled already (under ``bundles``) are committed without
+    computing. A task that fails is retried once, then recorded (``unavailable_sources``) with its
+    one-line error (unless not ``record_failures``), and the others go on; a run waits for the labels
+    in its ``after``. Without
+    ``bundles`` the bundles go to a temporary folder beside the database, removed at the end.
+    """
+    parse_executor(executor)  # a wrong --executor fails before any work
+    if bundles is None:
+        with TemporaryDirectory(prefix=".polyuni-bundles-", dir=db_path.resolve().parent) as folder:
+            return run_all(db_path, planned, executor, Path(folder), track, force, progress, lock_timeout,
+                           on_outcome, on_status, record_failures)
+    runner = _Runner(db_path, planned, executor, Path(bundles).resolve(), track, force, progress, lock_timeout,
+                     on_outcome, on_status, record_failures)
+    return runner.run()
+
+
+class _Runner:
+    """The driver's loop: build, skip or submit, commit as tasks finish."""
+
+    def __init__(self, db_path, planned, executor, bundles, track, force, progress, lock_timeout, on_outcome,
+                 on_status, record_failures):
+        self.record_failures = record_failures
+        self.db_path, self.executor, self.bundles = db_path, executor, bundles
+        self.track, self.force, self.progress, self.lock_timeout = track, force, progress, lock_timeout
+        self.on_outcome, self.on_status = on_outcome, on_status
+        self.waiting = list(planned)
+        self.order = [item.label for item in planned]
+        self.outcomes: dict[str, RunOutcome] = {}
+        self.status = SweepStatus(total=len(planned))
+        self.client = None  # started with the first task to compute: a rerun with nothing to do starts none
+        self.services = ExitStack()
+        self.futures: dict = {}  # future -> planned run
+        self.fingerprints: set[str] = set()
+
+    def run(self) -> list[RunOutcome]:
+        try:
+            self._dispatch_ready()
+            while self.futures:
+                self._collect_one()
+                self._dispatch_ready()
+        finally:  # also on Ctrl-C: stop what is queued or running; a local cluster's workers are killed
+            for future in self.futures:
+                future.cancel()
+            self.services.close()
+            remove_partials(self.bundles, self.fingerprints)  # what killed workers left
+        return [self.outcomes[label] for label in self.order]
+
+    def _finish(self, label: str, outcome: RunOutcome) -> None:
+        self.outcomes[label] = outcome
+        if outcome.result is None:
+            self.status.failed += 1
+        else:
+            self.status.done += 1
+        self.on_outcome(outcome)
+        self._report()
+
+    def _report(self) -> None:
+        threads = sum(self.client.nthreads().values()) if self.client is not None else 0
+        self.status.running = min(len(self.futures), threads)
+        self.status.queued = len(self.futures) - self.status.running
+        self.on_status(self.status)
+
+    def _fail(self, item: Planned, error: str) -> None:
+        error = error.splitlines()[0] if error else "failed"
+        if self.record_failures:
+            record_unavailable(self.db_path, item.label, item.requested, error, self.lock_timeout)
+        self._finish(item.label, RunOutcome(item.label, None, error))
+
+    def _dispatch_ready(self) -> None:
+        """Build every run whose dependencies are settled; skip, commit or submit it."""
+        while True:
+            ready = [item for item in self.waiting
+                     # a label outside the plan is settled: stored before, or build says it is missing
+                     if all(label in self.outcomes or label not in self.order for label in item.after)]
+            if not ready:
+                return
+            for item in ready:
+                self.waiting.remove(item)
+                missing = [label for label in item.after if label in self.outcomes and self.outcomes[label].result is None]
+                if missing:
+                    self._fail(item, f"needs {', '.join(missing)}, which could not be had")
+                    continue
+                try:
+                    self._dispatch(item)
+                except PolyuniError as error:
+                    self._fail(item, str(error))
+
+    def _dispatch(self, item: Planned) -> None:
+        source, settings = item.build(self.db_path)
+        label, parameters, fingerprint = run_identity(source, item.label, settings)
+        if not self.force and (stored := stored_run(self.db_path, label, fingerprint, self.lock_timeout)):
+            self._finish(label, RunOutcome(label, IngestResult(stored.label, stored.run_id, "skipped")))
+            return
+        if bundle_path(self.bundles, fingerprint).is_dir():  # computed by an earlier, interrupted sweep
+            self._commit(item, bundle_path(self.bundles, fingerprint))
+            return
+        self.fingerprints.add(fingerprint)
+        task = RunTask(source, label, parameters, fingerprint, settings, str(self.bundles))
+        if parse_executor(self.executor)[0] == "inline":
+            self._compute_here(item, task)
+            return
+        client = self._client()
+        with warnings.catch_warnings():
+            # a trained source carries its corpus (megabytes for Brown) so that workers need none of our files
+            warnings.filterwarnings("ignore", message="Large object of size", category=UserWarning)
+            future = client.submit(compute_task, task, key=f"run-{label}-{fingerprint[:12]}",
+                                   retries=ATTEMPTS - 1, pure=False)
+        self.futures[future] = item
+        self._report()
+
+    def _compute_here(self, item: Planned, task: RunTask) -> None:
+        for attempt in range(ATTEMPTS):
+            try:
+                path = Path(compute_task(task))
+                break
+            except PolyuniError as error:
+                if attempt == ATTEMPTS - 1:
+                    self._fail(item, str(error))
+                    return
+        self._commit(item, path)
+
+    def _client(self):
+        if self.client is None:
+            self.client = self.services.enter_context(dask_client(self.executor))
+        return self.client
+
+    def _collect_one(self) -> None:
+        from distributed import wait
+
+        finished = wait(list(self.futures), return_when="FIRST_COMPLETED").done
+        for future in finished:
+            item = self.futures.pop(future)
+            try:
+                path = Path(future.result())
+            except Exception as error:  # the task failed twice: record it, the sweep goes on
+                self._fail(item, one_line(error))
+                continue
+            self._commit(item, path)
+
+    def _commit(self, item: Planned, path: Path) -> None:
+        try:
+            result = commit_bundle(self.db_path, path, track=self.track, force=self.force,
+                                   progress=self.progress, lock_timeout=self.lock_timeout)
+        except PolyuniError as error:
+            self._fail(item, str(error))
+            return
+        self._finish(item.label, RunOutcome(item.label, result))
