@@ -1,7 +1,8 @@
 """A real wheel: built from the checkout, installed into a fresh virtual environment outside it, its
 `polyuni study --preset quick` and `polyuni report` work (migrations and templates ship inside it).
 
-Marked `slow`: `make test` leaves it out (it takes a minute); .ci/run runs it after the suite.
+The wheel test is marked `slow`: `make test` leaves it out (it takes a minute); .ci/run runs it
+after the suite.
 The new environment gets the project environment's dependencies through a .pth line (no download),
 but polyuni itself only from the wheel: the test checks where polyuni_db is imported from.
 """
@@ -17,7 +18,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+
+
+def test_every_package_and_data_folder_goes_into_the_wheel():
+    """pyproject.toml lists the packages by hand (to map migrations/ and reports/templates/ into one):
+    a new subpackage must be listed too, or the wheel would lack it."""
+    tomllib = pytest.importorskip("tomllib")
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(path.parent.relative_to(ROOT).parts) for path in (ROOT / "polyuni_db").rglob("*.py")}
+    folders |= {".".join(path.parent.parent.relative_to(ROOT).parts) for path in (ROOT / "polyuni_db").rglob("*.sql")}
+    assert folders <= listed, folders - listed
 
 
 def run(*command, cwd, env=None):
@@ -27,6 +37,7 @@ def run(*command, cwd, env=None):
     return result.stdout
 
 
+@pytest.mark.slow
 def test_the_built_wheel_makes_a_database_and_a_report(tmp_path):
     dist = tmp_path / "dist"
     run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", dist, ROOT, cwd=tmp_path)
