@@ -16,7 +16,7 @@ import duckdb
 
 from polyuni_db.cli import main
 from polyuni_db.compare import rotation_nulls
-from polyuni_db.report import figures, render_report
+from polyuni_db.report import figures, queries, render_report
 from polyuni_db.report.build import cell, tokens
 from polyuni_db.store.read import read_only_query
 from polyuni_db.study import plan, run_study
@@ -63,9 +63,13 @@ def test_the_page_shows_the_database(study):
     db, _, _, page = study
     for section in ("overview", "approach-1", "approach-2", "approach-3", "settings"):
         assert f'id="{section}"' in page
-    _, runs = read_only_query(db, "SELECT label, mlflow_status FROM run_summary")
-    for label, _ in runs:
-        assert f"<td>{label}</td>" in page
+    overview = _section(page, "overview", "approach-1")
+    _, runs = read_only_query(db, f"SELECT label, {queries.FURTHER_SEED} FROM run_summary")
+    further_seeds = [label for label, further_seed in runs if further_seed]
+    assert sorted(further_seeds) == ["corpus_bark_2_trained_s2", "corpus_bark_3_trained_s2"]
+    for label, further_seed in runs:  # a seed sweep is counted, not listed
+        assert (f"<td>{label}</td>" in overview) is not further_seed, label
+    assert f"{len(further_seeds)} further seeds" in overview
     assert "could not be ingested" in page and "word2vec-google-news-300" in page
     svgs = [base64.b64decode(data).decode("utf-8") for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
     for title in ("2 dimensions: 0, 1", "3 dimensions: 1, 2", "4 dimensions: 2, 3"):

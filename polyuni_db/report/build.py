@@ -315,6 +315,7 @@ def gather(connection, db_path: Path) -> dict:
         "db_path": str(db_path),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "runs": runs,
+        "seed_sweeps": run(connection, queries.SEED_SWEEPS).dicts()[0],
         "unavailable": unavailable,
         "missing_models": _missing_models(labels, unavailable),
         "study_corpus": minimal.get(STUDY_CORPUS),

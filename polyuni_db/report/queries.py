@@ -5,10 +5,21 @@ from dataclasses import dataclass
 
 import duckdb
 
-RUNS = """SELECT label, source, coalesce(corpus, model_name) AS "model or corpus", dim, seed, vocab_size,
+# Seed sweeps of small models (the blog preset trains each toy configuration over 20 seeds): the
+# page lists each configuration's first seed only and counts the rest (SEED_SWEEPS), so that
+# hundreds of toy runs do not bury the study's models; Approach 1 summarises every seed.
+FURTHER_SEED = "coalesce(seed, 1) <> 1 AND vocab_size <= 1000"
+
+RUNS = f"""SELECT label, source, coalesce(corpus, model_name) AS "model or corpus", dim, seed, vocab_size,
        n_untrained, mlflow_run_id, mlflow_status
 FROM run_summary
+WHERE NOT ({FURTHER_SEED})
 ORDER BY source, corpus, dim, seed, label"""
+
+SEED_SWEEPS = f"""SELECT count(*) AS runs, count(DISTINCT (corpus, dim)) AS configurations,
+       min(seed) AS first_seed, max(seed) AS last_seed
+FROM run_summary
+WHERE {FURTHER_SEED}"""
 
 UNAVAILABLE = """SELECT label, requested, reason, attempted_at
 FROM unavailable_sources ORDER BY label"""
@@ -113,11 +124,11 @@ JOIN run_summary AS r USING (run_id)
 ORDER BY d.word_a, d.word_b, d.label"""
 
 # Approach 3: dimension words.
-DIMENSION_WORDS = """SELECT label, dimension,
+DIMENSION_WORDS = f"""SELECT label, dimension,
        list(word ORDER BY rank) AS words,
        list(round(similarity, 2) ORDER BY rank) AS similarities
 FROM dimension_words JOIN run_summary USING (run_id)
-WHERE pole = 'max' AND rank <= 5
+WHERE pole = 'max' AND rank <= 5 AND NOT ({FURTHER_SEED})
 GROUP BY label, dimension
 ORDER BY label, dimension"""
 
@@ -178,7 +189,7 @@ WHERE a.vocab_size <= 1000 AND b.vocab_size <= 1000 AND (o.n_common > 0 OR a.cor
 GROUP BY ALL
 ORDER BY 1, 2"""
 
-SETTINGS = """SELECT label, source,
+SETTINGS = f"""SELECT label, source,
        coalesce(parameters->'vectors'->>'name', parameters->'vectors'->'corpus'->>'name') AS model_or_corpus,
        dim, seed,
        nullif(concat_ws(' ', 'sg=' || (parameters->'vectors'->>'sg'), 'window=' || (parameters->'vectors'->>'window'),
@@ -188,7 +199,7 @@ SETTINGS = """SELECT label, source,
        parameters->'vectors'->>'gensim' AS gensim, top_k,
        array_to_string(from_json(parameters->'analysis'->'pairs', '["VARCHAR"]'), ' ') AS pairs,
        left(fingerprint, 12) AS fingerprint
-FROM runs WHERE status = 'complete'
+FROM runs WHERE status = 'complete' AND NOT ({FURTHER_SEED})
 ORDER BY label"""
 
 
