@@ -133,6 +133,22 @@ def _workers_ignore_ctrl_c() -> Iterator[None]:
 
 
 @contextmanager
+def _ctrl_c_noted(pressed: threading.Event) -> Iterator[None]:
+    """While Dask runs the tasks, a Ctrl-C only sets ``pressed``, and the driver's wait for tasks
+    raises KeyboardInterrupt. Raised by the signal handler itself, it could land inside one of
+    Dask's garbage-collector callbacks, where Python prints it ("Exception ignored in ...") and goes
+    on waiting for the tasks."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def dask_client(executor: str) -> Iterator:
     """A Dask client for the executor; a local cluster is stopped (its workers killed) on exit."""
     kind, where = parse_executor(executor)
@@ -205,6 +221,7 @@ class _Runner:
         self.services = ExitStack()
         self.futures: dict = {}  # future -> planned run
         self.fingerprints: set[str] = set()
+        self.ctrl_c = threading.Event()
 
     def run(self) -> list[RunOutcome]:
         try:
@@ -212,6 +229,8 @@ class _Runner:
             while self.futures:
                 self._collect_one()
                 self._dispatch_ready()
+            if self.ctrl_c.is_set():  # pressed while the last run was being committed
+                raise KeyboardInterrupt
         finally:  # also on Ctrl-C: stop what is queued or running; a local cluster's workers are killed
             for future in self.futures:
                 future.cancel()
@@ -295,13 +314,21 @@ class _Runner:
 
     def _client(self):
         if self.client is None:
+            self.services.enter_context(_ctrl_c_noted(self.ctrl_c))
             self.client = self.services.enter_context(dask_client(self.executor))
         return self.client
 
     def _collect_one(self) -> None:
         from distributed import wait
 
-        finished = wait(list(self.futures), return_when="FIRST_COMPLETED").done
+        while True:
+            if self.ctrl_c.is_set():
+                raise KeyboardInterrupt
+            try:
+                finished = wait(list(self.futures), timeout=0.5, return_when="FIRST_COMPLETED").done
+                break
+            except TimeoutError:
+                continue
         for future in finished:
             item = self.futures.pop(future)
             try:
