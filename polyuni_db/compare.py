@@ -3,7 +3,6 @@ and dimension words restricted to trained, frequent words. Reads kept vectors; w
 transaction per run pair or variant."""
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,8 +26,8 @@ from polyuni_db.findings import SMALL_MODEL_WORDS
 from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
 from polyuni_db.store.read import StoredRun, load_run
-from polyuni_db.store.schema import DimensionWordFiltered, Similarity
-from polyuni_db.store.write import insert_rows
+from polyuni_db.store.schema import DimensionWordFiltered
+from polyuni_db.store.write import insert_rows, write_similarity
 
 DEFAULT_WORDS = 10_000
 DEFAULT_PERMUTATIONS = 100
@@ -57,7 +56,7 @@ AXIS_NULL = "axis_overlap_rotation_null"
 ROTATION_NULL_STREAM = 7_919
 
 
-def _rotated_sets(run: StoredRun, rotations: int, seed: int) -> list[set[str]]:
+def rotated_sets(run: StoredRun, rotations: int, seed: int) -> list[set[str]]:
     """The run's top-5 dimension-word set under each of ``rotations`` random rotations."""
     vectors = np.asarray(run.vectors, dtype=np.float32)  # a float32 product: 2 to 4 times faster than float64
     rng = np.random.default_rng([ROTATION_NULL_STREAM, seed])
@@ -90,11 +89,11 @@ def compare_pair(a: StoredRun, b: StoredRun, n_words: int, k: int, permutations:
                   "permutations": permutations, "seed": seed}
     scores = permutation_scores(x, y, permutations, seed, k, (neighbours(a, rows_a), neighbours(b, rows_b)))
     found = [_rows(a, b, metric, scored, rows_a.size, parameters) for metric, scored in scores.items()]
-    found.append(axis_overlap_null(a, b, _word_set(a), _word_set(b), rotated_a, seed))
+    found.append(axis_overlap_null(a, b, word_set(a), word_set(b), rotated_a, seed))
     return found
 
 
-def _word_set(run: StoredRun) -> set[str]:
+def word_set(run: StoredRun) -> set[str]:
     return {run.words[i] for i in dimension_word_set(run.vectors)}
 
 
@@ -107,7 +106,7 @@ def axis_overlap_null(a: StoredRun, b: StoredRun, set_a: set[str], set_b: set[st
                  {"rotations": len(rotated_a), "seed": seed, "stream": ROTATION_NULL_STREAM, "top": 5, "pole": "max"})
 
 
-def _compared(db_path: Path, settings: dict, lock_timeout: float, metric: str = "linear_cka") -> set[tuple[int, int]]:
+def compared_before(db_path: Path, settings: dict, lock_timeout: float, metric: str = "linear_cka") -> set[tuple[int, int]]:
     """Pairs already compared with these settings: comparing them again would give the same rows."""
     from polyuni_db.store.db import connect
 
@@ -125,76 +124,47 @@ def _compared(db_path: Path, settings: dict, lock_timeout: float, metric: str = 
     return found
 
 
-def _store_similarity(db_path: Path, rows: list[dict], lock_timeout: float) -> None:
-    with sqlalchemy_connection(db_path, lock_timeout=lock_timeout) as connection:
-        upgrade(connection)
-        with connection.begin():
-            for row in rows:
-                connection.execute(sa.delete(Similarity).where(
-                    Similarity.run_a == row["run_a"], Similarity.run_b == row["run_b"],
-                    Similarity.metric == row["metric"]))
-            connection.execute(sa.insert(Similarity), rows)
+def similarity_table(rows: list[dict]) -> pa.Table:
+    """Similarity rows as a result bundle holds them: parameters as JSON text."""
+    return pa.Table.from_pylist([{**row, "parameters": json.dumps(row["parameters"])} for row in rows])
 
 
 def compare(db_path: Path, labels: list[str], n_words: int = DEFAULT_WORDS, k: int = 10,
             permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, progress: Progress = no_progress,
-            lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int:
-    """Every pair of the given runs (in label order); returns how many similarity rows were stored."""
+            lock_timeout: float = DEFAULT_LOCK_TIMEOUT, executor: str = "inline") -> int:
+    """Every pair of the given runs (in label order) not compared with these settings before, on
+    the executor (``instruments``); returns how many similarity rows were stored."""
+    from polyuni_db.instruments import instruments_on
+
     if len(set(labels)) < 2:
         raise PolyuniError("compare needs at least two different run labels")
     if n_words < 20 or k < 1 or permutations < 1:
         raise PolyuniError("--words must be at least 20, --k and --permutations at least 1")
-    runs = {label: load_run(db_path, label, lock_timeout) for label in sorted(set(labels))}
-    settings = {"words_requested": n_words, "k": k, "permutations": permutations, "seed": seed}
-    done_before = _compared(db_path, settings, lock_timeout)
-    rotated = {}
-    neighbours = NeighbourCache(k)
-    pairs = [(a, b) for a, b in itertools.combinations(runs, 2)
-             if (runs[a].run_id, runs[b].run_id) not in done_before]
-    stored = 0
-    for done, (label_a, label_b) in enumerate(pairs):
-        progress(done, len(pairs), "comparing runs")
-        if label_a not in rotated:
-            rotated[label_a] = _rotated_sets(runs[label_a], permutations, seed)
-        rows = compare_pair(runs[label_a], runs[label_b], n_words, k, permutations, seed, rotated[label_a], neighbours)
-        _store_similarity(db_path, rows, lock_timeout)
-        stored += len(rows)
-    progress(len(pairs), len(pairs), "comparing runs")
-    return stored
+    _run_ids(db_path, sorted(set(labels)), lock_timeout)  # every label stored, before any work
+    options = {"words_requested": n_words, "k": k, "permutations": permutations, "seed": seed}
+    with instruments_on(db_path, executor, progress=progress, lock_timeout=lock_timeout) as instruments:
+        return instruments.compare(labels, options)
 
 
 def rotation_nulls(db_path: Path, labels: list[str] | None = None, rotations: int = DEFAULT_PERMUTATIONS,
-                   seed: int = 0, progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int:
+                   seed: int = 0, progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                   executor: str = "inline") -> int:
     """Only the axis-overlap rotation null, for every pair of the given runs (default: every run over
     1,000 words) not yet stored with these settings: the baseline of Approach 3's headline table,
     cheap beside a full ``compare`` (one dimension-word pass per rotation of the first run of each
     pair in label order, as ``compare`` does). Returns how many rows were stored."""
+    from polyuni_db.instruments import instruments_on
+
     if rotations < 1:
         raise PolyuniError("--permutations (rotations) must be at least 1")
-    ids = _run_ids(db_path, labels, lock_timeout)
-    labels = sorted(ids)
-    done_before = _compared(db_path, {"rotations": rotations, "seed": seed}, lock_timeout, AXIS_NULL)
-    runs: dict[str, tuple[StoredRun, set[str]]] = {}
+    labels = sorted(_run_ids(db_path, labels, lock_timeout))
+    with instruments_on(db_path, executor, progress=progress, lock_timeout=lock_timeout) as instruments:
+        return instruments.rotation_nulls(labels, rotations, seed)
 
-    def stored(label: str) -> tuple[StoredRun, set[str]]:
-        if label not in runs:
-            run = load_run(db_path, label, lock_timeout)
-            runs[label] = run, _word_set(run)
-        return runs[label]
 
-    pairs = [(a, b) for a, b in itertools.combinations(labels, 2) if (ids[a], ids[b]) not in done_before]
-    rotated: dict[str, list[set[str]]] = {}
-    rows = []
-    for done, (label_a, label_b) in enumerate(pairs):
-        progress(done, len(pairs), "rotation nulls")
-        (a, set_a), (b, set_b) = stored(label_a), stored(label_b)
-        if label_a not in rotated:
-            rotated[label_a] = _rotated_sets(a, rotations, seed)
-        rows.append(axis_overlap_null(a, b, set_a, set_b, rotated[label_a], seed))
-    progress(len(pairs), len(pairs), "rotation nulls")
-    if rows:
-        _store_similarity(db_path, rows, lock_timeout)
-    return len(rows)
+def headline_runs(db_path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[str]:
+    """Every complete run over SMALL_MODEL_WORDS words: the runs of Approach 3's headline table."""
+    return sorted(_run_ids(db_path, None, lock_timeout))
 
 
 def _run_ids(db_path: Path, labels: list[str] | None, lock_timeout: float) -> dict[str, int]:
@@ -224,7 +194,7 @@ def record_rotation_check(db_path: Path, of: str, rotated: str, lock_timeout: fl
     change = max_cosine_change(a.vectors, b.vectors)
     rows = min(2_000, len(a.words))
     no_null = Scored(change, None, None, None, None)  # a check of rounding, not a statistic
-    _store_similarity(db_path, [_rows(a, b, "rotation_max_cosine_change", no_null, rows, {"rows": rows})], lock_timeout)
+    write_similarity(db_path, [_rows(a, b, "rotation_max_cosine_change", no_null, rows, {"rows": rows})], lock_timeout)
     return change
 
 

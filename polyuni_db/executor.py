@@ -148,6 +148,118 @@ def _ctrl_c_noted(pressed: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+class Cluster:
+    """The executor of a sweep, shared by its runs and its instruments: a Dask client started on
+    first use (a rerun with nothing to compute starts none) and stopped, its local workers killed,
+    on close. While it runs, Ctrl-C is noted in ``ctrl_c`` and raised by the driver's waits."""
+
+    def __init__(self, executor: str) -> None:
+        self.inline = parse_executor(executor)[0] == "inline"  # a wrong --executor fails before any work
+        self.executor = executor
+        self.ctrl_c = threading.Event()
+        self._client = None
+        self._services = ExitStack()
+
+    def client(self):
+        if self._client is None:
+            self._services.enter_context(_ctrl_c_noted(self.ctrl_c))
+            self._client = self._services.enter_context(dask_client(self.executor))
+        return self._client
+
+    def threads(self) -> int:
+        return sum(self._client.nthreads().values()) if self._client is not None else 0
+
+    def share(self, values: dict) -> dict:
+        """The values, sent to the workers once (tasks then take them by reference), by key."""
+        if self.inline or not values:
+            return values
+        return dict(zip(values, self.client().scatter(list(values.values()), hash=False)))
+
+    def close(self) -> None:
+        self._services.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def finished(cluster: Cluster, futures) -> list:
+    """The futures done once any is; Ctrl-C (noted by the cluster) raises KeyboardInterrupt here."""
+    from distributed import wait
+
+    while True:
+        if cluster.ctrl_c.is_set():
+            raise KeyboardInterrupt
+        try:
+            return list(wait(list(futures), timeout=0.5, return_when="FIRST_COMPLETED").done)
+        except TimeoutError:
+            continue
+
+
+def on_one_blas_thread(function: Callable, *args):
+    """``function(*args)`` with one BLAS thread: a task's rows must not depend on where it ran, and
+    threads sum in another order (Dask's nannies give workers one thread; workers without one, and
+    this process, have one per core)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return function(*args)
+
+
+def _call(function: Callable, *args) -> tuple[object, str | None]:
+    """``function(*args)`` here, tried ATTEMPTS times: (its result, None) or (None, the last one-line error)."""
+    for _ in range(ATTEMPTS):
+        try:
+            return function(*args), None
+        except PolyuniError as error:
+            failure = one_line(error)
+    return None, failure
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of an instrument: ``function(*args)`` on a worker; ``key`` names it (unique)."""
+
+    key: str
+    function: Callable
+    args: tuple
+
+
+def run_tasks(cluster: Cluster, tasks: list[Task], on_done: Callable[[Task, object], None],
+              on_failed: Callable[[Task, str], None]) -> None:
+    """Every task on the cluster (inline: here, one after another), each retried once; as each
+    finishes, ``on_done(task, result)`` here, in the driver (which commits), or ``on_failed(task,
+    its one-line error)``."""
+    if cluster.inline:
+        for task in tasks:
+            result, error = _call(on_one_blas_thread, task.function, *task.args)
+            if error is None:
+                on_done(task, result)
+            else:
+                on_failed(task, error)
+        return
+    if not tasks:
+        return
+    client = cluster.client()
+    futures = {client.submit(on_one_blas_thread, task.function, *task.args, key=task.key, retries=ATTEMPTS - 1,
+                             pure=False): task for task in tasks}
+    try:
+        while futures:
+            for future in finished(cluster, futures):
+                task = futures.pop(future)
+                try:
+                    result = future.result()
+                except Exception as error:  # failed twice
+                    on_failed(task, one_line(error))
+                    continue
+                on_done(task, result)
+    finally:  # also on Ctrl-C or an error: stop what is queued or running
+        for future in futures:
+            future.cancel()
+
+
 @contextmanager
 def dask_client(executor: str) -> Iterator:
     """A Dask client for the executor; a local cluster is stopped (its workers killed) on exit."""
@@ -185,6 +297,7 @@ def run_all(
     on_outcome: Callable[[RunOutcome], None] = lambda outcome: None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
     record_failures: bool = True,
+    cluster: Cluster | None = None,
 ) -> list[RunOutcome]:
     """Compute every planned run on the executor and commit each as it finishes; outcomes in plan order.
 
@@ -192,36 +305,34 @@ def run_all(
     computing. A task that fails is retried once, then recorded (``unavailable_sources``) with its
     one-line error (unless not ``record_failures``), and the others go on; a run waits for the labels
     in its ``after``. Without
-    ``bundles`` the bundles go to a temporary folder beside the database, removed at the end.
+    ``bundles`` the bundles go to a temporary folder beside the database, removed at the end. On a
+    ``cluster`` of the caller's (a sweep's, shared with its instruments) when given, else its own.
     """
-    parse_executor(executor)  # a wrong --executor fails before any work
-    if bundles is None:
-        with TemporaryDirectory(prefix=".polyuni-bundles-", dir=db_path.resolve().parent) as folder:
-            return run_all(db_path, planned, executor, Path(folder), track, force, progress, lock_timeout,
-                           on_outcome, on_status, record_failures)
-    runner = _Runner(db_path, planned, executor, Path(bundles).resolve(), track, force, progress, lock_timeout,
-                     on_outcome, on_status, record_failures)
-    return runner.run()
+    with ExitStack() as stack:
+        if cluster is None:
+            cluster = stack.enter_context(Cluster(executor))  # a wrong --executor fails before any work
+        if bundles is None:
+            bundles = stack.enter_context(TemporaryDirectory(prefix=".polyuni-bundles-", dir=db_path.resolve().parent))
+        runner = _Runner(db_path, planned, cluster, Path(bundles).resolve(), track, force, progress, lock_timeout,
+                         on_outcome, on_status, record_failures)
+        return runner.run()
 
 
 class _Runner:
     """The driver's loop: build, skip or submit, commit as tasks finish."""
 
-    def __init__(self, db_path, planned, executor, bundles, track, force, progress, lock_timeout, on_outcome,
+    def __init__(self, db_path, planned, cluster, bundles, track, force, progress, lock_timeout, on_outcome,
                  on_status, record_failures):
         self.record_failures = record_failures
-        self.db_path, self.executor, self.bundles = db_path, executor, bundles
+        self.db_path, self.cluster, self.bundles = db_path, cluster, bundles
         self.track, self.force, self.progress, self.lock_timeout = track, force, progress, lock_timeout
         self.on_outcome, self.on_status = on_outcome, on_status
         self.waiting = list(planned)
         self.order = [item.label for item in planned]
         self.outcomes: dict[str, RunOutcome] = {}
         self.status = SweepStatus(total=len(planned))
-        self.client = None  # started with the first task to compute: a rerun with nothing to do starts none
-        self.services = ExitStack()
         self.futures: dict = {}  # future -> planned run
         self.fingerprints: set[str] = set()
-        self.ctrl_c = threading.Event()
 
     def run(self) -> list[RunOutcome]:
         try:
@@ -229,12 +340,14 @@ class _Runner:
             while self.futures:
                 self._collect_one()
                 self._dispatch_ready()
-            if self.ctrl_c.is_set():  # pressed while the last run was being committed
+            if self.cluster.ctrl_c.is_set():  # pressed while the last run was being committed
                 raise KeyboardInterrupt
-        finally:  # also on Ctrl-C: stop what is queued or running; a local cluster's workers are killed
+        except BaseException:  # Ctrl-C or an error: a local cluster's workers are killed
+            self.cluster.close()
+            raise
+        finally:  # stop what is queued or running
             for future in self.futures:
                 future.cancel()
-            self.services.close()
             remove_partials(self.bundles, self.fingerprints)  # what killed workers left
         return [self.outcomes[label] for label in self.order]
 
@@ -248,7 +361,7 @@ class _Runner:
         self._report()
 
     def _report(self) -> None:
-        threads = sum(self.client.nthreads().values()) if self.client is not None else 0
+        threads = self.cluster.threads()
         self.status.running = min(len(self.futures), threads)
         self.status.queued = len(self.futures) - self.status.running
         self.on_status(self.status)
@@ -289,10 +402,10 @@ class _Runner:
             return
         self.fingerprints.add(fingerprint)
         task = RunTask(source, label, parameters, fingerprint, settings, str(self.bundles))
-        if parse_executor(self.executor)[0] == "inline":
+        if self.cluster.inline:
             self._compute_here(item, task)
             return
-        client = self._client()
+        client = self.cluster.client()
         with warnings.catch_warnings():
             # a trained source carries its corpus (megabytes for Brown) so that workers need none of our files
             warnings.filterwarnings("ignore", message="Large object of size", category=UserWarning)
@@ -302,34 +415,14 @@ class _Runner:
         self._report()
 
     def _compute_here(self, item: Planned, task: RunTask) -> None:
-        for attempt in range(ATTEMPTS):
-            try:
-                path = Path(compute_task(task))
-                break
-            except PolyuniError as error:
-                if attempt == ATTEMPTS - 1:
-                    self._fail(item, str(error))
-                    return
-        self._commit(item, path)
-
-    def _client(self):
-        if self.client is None:
-            self.services.enter_context(_ctrl_c_noted(self.ctrl_c))
-            self.client = self.services.enter_context(dask_client(self.executor))
-        return self.client
+        path, error = _call(compute_task, task)
+        if error is None:
+            self._commit(item, Path(path))
+        else:
+            self._fail(item, error)
 
     def _collect_one(self) -> None:
-        from distributed import wait
-
-        while True:
-            if self.ctrl_c.is_set():
-                raise KeyboardInterrupt
-            try:
-                finished = wait(list(self.futures), timeout=0.5, return_when="FIRST_COMPLETED").done
-                break
-            except TimeoutError:
-                continue
-        for future in finished:
+        for future in finished(self.cluster, self.futures):
             item = self.futures.pop(future)
             try:
                 path = Path(future.result())

@@ -1,39 +1,232 @@
 """A sweep's instruments, measured on its stored runs in the order each needs the last: planted
 recovery, filtered variants and the rotation check, comparisons, rotation nulls, feature sets and
-their matching. What each computes lives in ``compare``, ``features`` and ``planted``."""
+their matching.
+
+Planted recovery, comparisons, rotation nulls and feature sets are tasks on the sweep's executor,
+as the runs are: each reads the kept vectors of its runs (``RunOnDisk``: the database's vectors
+folder, or the file a run is memory-mapped from), never the database, and publishes what it
+measured as a result bundle (``result_bundle``), which this process checks and commits
+(``store.results``), one transaction each. What each instrument computes lives in ``compare``,
+``features`` and ``planted``; matching feature sets, filtered variants and the rotation check are
+quick and read the database, so they run here.
+"""
 from __future__ import annotations
 
 import fnmatch
+import itertools
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Iterator
+
+import numpy as np
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.executor import RunOutcome
+from polyuni_db.executor import Cluster, RunOutcome, Task, run_tasks
+from polyuni_db.pipeline import fingerprint
 from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
+from polyuni_db.store.read import StoredRun, load_run
 from polyuni_db.store.write import record_unavailable
 
 
-def run_instruments(db_path: Path, sweep, outcomes: list[RunOutcome], executor: str, rotations: int | None = None,
-                    progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int | None:
+@dataclass(frozen=True)
+class RunOnDisk:
+    """A stored run as a task reads it: its word columns, and the file its vectors are kept in."""
+
+    run_id: int
+    label: str
+    fingerprint: str
+    corpus: str | None
+    parameters: dict
+    words: list[str]
+    ranks: np.ndarray
+    counts: np.ndarray | None
+    trained: np.ndarray | None
+    moved: np.ndarray | None
+    vectors_file: str
+
+    @classmethod
+    def of(cls, db_path: Path, label: str, lock_timeout: float) -> RunOnDisk:
+        run = load_run(db_path, label, lock_timeout)
+        return cls(run.run_id, run.label, run.fingerprint, run.corpus, run.parameters, run.words, run.ranks,
+                   run.counts, run.trained, run.moved, str(Path(run.vectors.filename).resolve()))
+
+    def open(self) -> StoredRun:
+        vectors = np.load(self.vectors_file, mmap_mode="r")
+        return StoredRun(self.run_id, self.label, self.fingerprint, self.corpus, self.parameters, self.words, vectors,
+                         self.ranks, self.counts, self.trained, self.moved)
+
+
+# --- the tasks: each runs on a worker and returns the folder of the result bundle it published -----------
+
+def compare_task(run_a: RunOnDisk, later: list[RunOnDisk], options: dict, key: str, bundles: str) -> str:
+    """Run a against each of the later runs: every metric against its permutation null, and the
+    axis overlap against a's rotations (drawn once for all of them)."""
+    from polyuni_db.compare import NeighbourCache, compare_pair, rotated_sets, similarity_table
+    from polyuni_db.result_bundle import publish_result
+
+    a = run_a.open()
+    rotated = rotated_sets(a, options["permutations"], options["seed"])
+    neighbours = NeighbourCache(options["k"])
+    rows = [row for b in later for row in compare_pair(a, b.open(), options["words_requested"], options["k"],
+                                                         options["permutations"], options["seed"], rotated, neighbours)]
+    return publish_result(bundles, "similarity", key, {}, {"similarity": similarity_table(rows)})
+
+
+def rotation_null_task(run_a: RunOnDisk, later: list[RunOnDisk], rotations: int, seed: int, key: str,
+                       bundles: str) -> str:
+    """The axis overlap of run a with each of the later runs against a's random rotations."""
+    from polyuni_db.compare import axis_overlap_null, rotated_sets, similarity_table, word_set
+    from polyuni_db.result_bundle import publish_result
+
+    a = run_a.open()
+    set_a, rotated = word_set(a), rotated_sets(a, rotations, seed)
+    rows = [axis_overlap_null(a, b, set_a, word_set(b), rotated, seed) for b in (run.open() for run in later)]
+    return publish_result(bundles, "similarity", key, {}, {"similarity": similarity_table(rows)})
+
+
+def feature_set_task(run: RunOnDisk, settings, seed: int, key: str, bundles: str) -> str:
+    """A feature set of the run (``features.build_feature_set``, on one core: a worker is one)."""
+    from datetime import datetime, timezone
+
+    from polyuni_db.features import build_feature_set
+    from polyuni_db.result_bundle import publish_result
+
+    stored = run.open()
+    dictionary, row, tables, senses = build_feature_set(stored, settings, seed, n_jobs=1)
+    row.update(run_id=run.run_id, parameters=settings.spec(stored, seed),
+               created_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat())
+    return publish_result(bundles, "feature_set", key, row, {**tables, "wordnet_senses": senses},
+                          {"dictionary": dictionary})
+
+
+def recovery_task(run: RunOnDisk, reference: RunOnDisk, pseudowords: list, null_seed: int, key: str,
+                  bundles: str) -> str:
+    """What each instrument recovers of the run's planted pseudowords, against its reference."""
+    from polyuni_db.planted import recovery_tables
+    from polyuni_db.result_bundle import publish_result
+
+    tables, _ = recovery_tables(run.open(), reference.open(), pseudowords, null_seed)
+    return publish_result(bundles, "recovery", key, {"run_id": run.run_id}, tables)
+
+
+# --- the driver ------------------------------------------------------------------------------------------
+
+@contextmanager
+def instruments_on(db_path: Path, executor: str = "inline", cluster: Cluster | None = None,
+                   bundles: Path | None = None, progress: Progress = no_progress,
+                   lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[Instruments]:
+    """Instruments measured on a cluster (the caller's, else one of ``executor``), publishing to
+    ``bundles`` (else a temporary folder beside the database, removed at the end)."""
+    with ExitStack() as stack:
+        if cluster is None:
+            cluster = stack.enter_context(Cluster(executor))
+        if bundles is None:
+            bundles = Path(stack.enter_context(
+                TemporaryDirectory(prefix=".polyuni-bundles-", dir=Path(db_path).resolve().parent)))
+        yield Instruments(db_path, cluster, Path(bundles).resolve(), progress, lock_timeout)
+
+
+class Instruments:
+    """The instruments' driver: sends tasks to the cluster, commits what they publish."""
+
+    def __init__(self, db_path: Path, cluster: Cluster, bundles: Path, progress: Progress, lock_timeout: float):
+        self.db_path, self.cluster, self.bundles = db_path, cluster, str(bundles)
+        self.progress, self.lock_timeout = progress, lock_timeout
+        self.runs: dict[str, RunOnDisk] = {}
+
+    def run(self, label: str) -> RunOnDisk:
+        if label not in self.runs:
+            self.runs[label] = RunOnDisk.of(self.db_path, label, self.lock_timeout)
+        return self.runs[label]
+
+    def shared(self, labels) -> dict:
+        """The runs, sent to the workers once each (not once per task), by label."""
+        return self.cluster.share({label: self.run(label) for label in sorted(labels)})
+
+    def commit(self, path: str):
+        from polyuni_db.result_bundle import read_result
+        from polyuni_db.store.results import commit_result
+
+        return commit_result(self.db_path, read_result(Path(path)), self.lock_timeout)
+
+    def tasks(self, tasks: list[Task], description: str, on_failed=None) -> dict[str, object]:
+        """Run the tasks, commit each result as it comes; what each commit returned, by task key."""
+        committed = {}
+
+        def done(task: Task, path: str) -> None:
+            committed[task.key] = self.commit(path)
+            self.progress(len(committed), len(tasks), description)
+
+        def failed(task: Task, error: str) -> None:
+            if on_failed is None:
+                raise PolyuniError(error)
+            on_failed(task, error)
+
+        run_tasks(self.cluster, tasks, done, failed)
+        return committed
+
+    def compare(self, labels: list[str], options: dict) -> int:
+        """Every pair of the runs not compared with these options (``words_requested``, ``k``,
+        ``permutations``, ``seed``) before; returns the similarity rows stored."""
+        from polyuni_db.compare import compared_before
+
+        if len(set(labels)) < 2:
+            return 0
+        pairs = self._by_first_run(labels, compared_before(self.db_path, options, self.lock_timeout))
+        shared = self.shared({label for a, later in pairs.items() for label in [a, *later]})
+        tasks = []
+        for a, later in pairs.items():
+            key = fingerprint({"compare": self.run(a).fingerprint, "with": [self.run(b).fingerprint for b in later],
+                               **options})
+            tasks.append(Task(f"compare-{a}-{key[:12]}", compare_task,
+                              (shared[a], [shared[b] for b in later], options, key, self.bundles)))
+        return sum(self.tasks(tasks, "comparing runs").values())
+
+    def rotation_nulls(self, labels: list[str], rotations: int, seed: int) -> int:
+        """The axis-overlap rotation null of every pair of the runs not stored with these settings
+        (``compare.rotation_nulls``); returns the rows stored."""
+        from polyuni_db.compare import AXIS_NULL, compared_before
+
+        done = compared_before(self.db_path, {"rotations": rotations, "seed": seed}, self.lock_timeout, AXIS_NULL)
+        pairs = self._by_first_run(labels, done)
+        shared = self.shared({label for a, later in pairs.items() for label in [a, *later]})
+        tasks = []
+        for a, later in pairs.items():
+            key = fingerprint({"rotation_null": self.run(a).fingerprint, "rotations": rotations, "seed": seed,
+                               "with": [self.run(b).fingerprint for b in later]})
+            tasks.append(Task(f"rotations-{a}-{key[:12]}", rotation_null_task,
+                              (shared[a], [shared[b] for b in later], rotations, seed, key, self.bundles)))
+        return sum(self.tasks(tasks, "rotation nulls").values())
+
+    def _by_first_run(self, labels: list[str], done: set[tuple[int, int]]) -> dict[str, list[str]]:
+        """Every pair of the labels (in label order) not done yet, grouped by its first run: one
+        task per first run draws that run's rotations once for all its pairs."""
+        pairs: dict[str, list[str]] = {}
+        for a, b in itertools.combinations(sorted(set(labels)), 2):
+            if (self.run(a).run_id, self.run(b).run_id) not in done:
+                pairs.setdefault(a, []).append(b)
+        return pairs
+
+
+def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome],
+                    rotations: int | None = None) -> int | None:
     """Every instrument the sweep file asks for, on the runs that were had (``outcomes``, in the
     sweep's order; a planted run whose recovery cannot be measured is recorded and marked failed
     there). Returns the similarity rows [compare] stored, or None without [compare]."""
-    from polyuni_db.compare import add_filtered_variant, compare, record_rotation_check, rotation_nulls
-    from polyuni_db.planted import record_recovery
+    from polyuni_db.compare import add_filtered_variant, record_rotation_check
 
     file = sweep.file
+    db_path, lock_timeout = instruments.db_path, instruments.lock_timeout
     had = [(run, index) for index, (run, outcome) in enumerate(zip(sweep.runs, outcomes)) if outcome.result is not None]
-    for run, index in had:
-        if run.reference:
-            try:  # build again: the corpus is read once per sweep, so this only names the planted words
-                record_recovery(db_path, run.label, run.reference, run.build(db_path)[0].corpus, lock_timeout)
-            except PolyuniError as error:
-                record_unavailable(db_path, run.label, run.requested, str(error), lock_timeout)
-                outcomes[index] = RunOutcome(run.label, None, str(error))
+    planted = [(run, index) for run, index in had if run.reference]
+    if planted:
+        _recovery(instruments, planted, outcomes)
     stored = [run for run, index in had if outcomes[index].result is not None]
     # runs with planted pseudowords are measured against their references, not compared with every run
     compared = [run.label for run in stored if not run.reference]
-    planted = [(run.label, run.reference) for run in stored if run.reference]
     if file.filtered is not None:
         for run in stored:
             if run.trained:
@@ -44,43 +237,101 @@ def run_instruments(db_path: Path, sweep, outcomes: list[RunOutcome], executor: 
                 record_rotation_check(db_path, group.of, f"{group.of}_rot{seed}", lock_timeout)
     similarity = None
     if file.compare is not None:
-        settings = file.compare
-        labels = settings.select(compared)
-        similarity = 0 if len(labels) < 2 else compare(
-            db_path, labels, n_words=settings.words, k=settings.k, permutations=settings.permutations,
-            seed=settings.seed, progress=progress, lock_timeout=lock_timeout)
+        section = file.compare
+        similarity = instruments.compare(section.select(compared), {
+            "words_requested": section.words, "k": section.k, "permutations": section.permutations,
+            "seed": section.seed})
     if file.rotation_nulls is not None:
-        rotation_nulls(db_path, rotations=rotations or file.rotation_nulls.rotations, seed=file.rotation_nulls.seed,
-                       progress=progress, lock_timeout=lock_timeout)
+        from polyuni_db.compare import headline_runs
+
+        instruments.rotation_nulls(headline_runs(db_path, lock_timeout), rotations or file.rotation_nulls.rotations,
+                                   file.rotation_nulls.seed)
     if file.features is not None:
-        _features(db_path, file.features, compared, planted, progress, lock_timeout)
+        _features(instruments, file.features, compared, [(run.label, run.reference) for run in stored if run.reference])
     return similarity
 
 
-def _features(db_path: Path, section, stored: list[str], planted: list[tuple[str, str]], progress: Progress,
-              lock_timeout: float) -> None:
+def _recovery(instruments: Instruments, planted: list, outcomes: list[RunOutcome]) -> None:
+    """Each planted run measured against its reference; one that cannot be is recorded as unavailable."""
+    tasks, by_key = [], {}
+    for run, index in planted:
+        try:
+            # built again: the corpus is read once per sweep, so this only names the planted words
+            corpus = run.build(instruments.db_path)[0].corpus
+            shared = instruments.shared([run.label, run.reference])
+        except PolyuniError as error:
+            _unavailable(instruments, run, index, outcomes, str(error))
+            continue
+        null_seed = (corpus.transform or {}).get("seed") or 0
+        key = fingerprint({"recovery": run.label, "run": instruments.run(run.label).fingerprint,
+                           "reference": instruments.run(run.reference).fingerprint, "null_seed": null_seed})
+        tasks.append(Task(f"recovery-{run.label}-{key[:12]}", recovery_task,
+                          (shared[run.label], shared[run.reference], list(corpus.pseudowords), null_seed, key,
+                           instruments.bundles)))
+        by_key[tasks[-1].key] = (run, index)
+    instruments.tasks(tasks, "planted recovery",
+                      on_failed=lambda task, error: _unavailable(instruments, *by_key[task.key], outcomes, error))
+
+
+def _unavailable(instruments: Instruments, run, index: int, outcomes: list[RunOutcome], error: str) -> None:
+    record_unavailable(instruments.db_path, run.label, run.requested, error, instruments.lock_timeout)
+    outcomes[index] = RunOutcome(run.label, None, error)
+
+
+def _fit(instruments: Instruments, wanted: dict[str, list[int]], settings) -> list[str]:
+    """Feature sets of the runs (label: dictionary seeds) not stored yet, as tasks; a run the
+    settings cannot fit (too few trained words for the atoms) gets none. Returns the runs fitted.
+    Two seeds of a run are then matched: its stability, the ceiling of any cross-run match."""
+    from polyuni_db.features import fit_rows, match_feature_sets
+    from polyuni_db.store.features import stored_feature_set
+
+    fitted, ids, tasks = [], {}, []
+    for label, seeds in wanted.items():
+        stored = instruments.run(label).open()
+        try:
+            settings.check(stored, fit_rows(stored).size)
+        except PolyuniError:  # the report lists the feature sets there are
+            continue
+        fitted.append(label)
+        for seed in seeds:
+            key = fingerprint(settings.spec(stored, seed))
+            if (found := stored_feature_set(instruments.db_path, key, instruments.lock_timeout)) is not None:
+                ids[label, seed] = found
+            else:
+                tasks.append(Task(f"features-{label}-{seed}-{key[:12]}", feature_set_task,
+                                  (instruments.shared([label])[label], settings, seed, key, instruments.bundles)))
+                ids[label, seed] = tasks[-1].key
+    committed = instruments.tasks(tasks, "feature sets")
+    ids = {where: committed.get(found, found) for where, found in ids.items()}
+    for label, seeds in wanted.items():
+        if label in fitted:
+            run = instruments.run(label).open()
+            for seed_a, seed_b in itertools.combinations(sorted(set(seeds)), 2):
+                match_feature_sets(instruments.db_path, run, run, ids[label, seed_a], ids[label, seed_b],
+                                   lock_timeout=instruments.lock_timeout)
+    return fitted
+
+
+def _features(instruments: Instruments, section, stored: list[str], planted: list[tuple[str, str]]) -> None:
     """Feature sets of the selected runs (the ceiling runs with more dictionary seeds), then every
     pair of them matched. A planted run (``planted``: run, reference) whose reference got a feature
     set gets one too, for the features instrument of planted polysemy; it is kept out of the
-    matching, as out of compare. A run with too few trained words for the atoms gets none: the
-    report lists the feature sets there are."""
-    from polyuni_db.features import FeatureSettings, compute_features, match_features
+    matching, as out of compare."""
+    from polyuni_db.features import FeatureSettings, match_features
     from polyuni_db.planted import record_feature_recovery
 
     settings = FeatureSettings(atoms=section.atoms, nonzero=section.nonzero, words=section.words)
     seed = section.seeds[0]
-    fitted = []
+    wanted = {}
     for label in section.select(stored):
         ceiling = any(fnmatch.fnmatchcase(label, pattern) for pattern in section.ceiling)
-        seeds = list(dict.fromkeys(section.seeds + (section.ceiling_seeds if ceiling else [])))
-        try:
-            compute_features(db_path, [label], settings, seeds, n_jobs=2, progress=progress, lock_timeout=lock_timeout)
-            fitted.append(label)
-        except PolyuniError:
-            continue
+        wanted[label] = list(dict.fromkeys(section.seeds + (section.ceiling_seeds if ceiling else [])))
+    fitted = _fit(instruments, wanted, settings)
     if section.match and len(fitted) >= 2:
-        match_features(db_path, fitted, settings, seed=seed, progress=progress, lock_timeout=lock_timeout)
-    for label, reference in planted:
-        if reference in fitted:
-            compute_features(db_path, [label], settings, [seed], n_jobs=2, progress=progress, lock_timeout=lock_timeout)
-            record_feature_recovery(db_path, label, reference, settings, seed, lock_timeout=lock_timeout)
+        match_features(instruments.db_path, fitted, settings, seed=seed, progress=instruments.progress,
+                       lock_timeout=instruments.lock_timeout)
+    measured = [(label, reference) for label, reference in planted if reference in fitted]
+    _fit(instruments, {label: [seed] for label, _ in measured}, settings)
+    for label, reference in measured:
+        record_feature_recovery(instruments.db_path, label, reference, settings, seed,
+                                lock_timeout=instruments.lock_timeout)

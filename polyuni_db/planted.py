@@ -16,6 +16,7 @@ from polyuni_db.errors import PolyuniError
 from polyuni_db.features import FeatureSettings, feature_dictionary
 from polyuni_db.pipeline import IngestResult, ingest
 from polyuni_db.sources.corpora import Corpus
+from polyuni_db.sources.pseudowords import Pseudoword
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.features import feature_set_rows
 from polyuni_db.store.read import StoredRun, load_run, planted_pairs, pseudoword_null_pairs
@@ -94,19 +95,27 @@ def record_recovery(db_path: Path, label: str, reference: str, corpus: Corpus,
     """Measure every pseudoword of the run ``label`` against the run ``reference`` and store the rows
     (replacing any from before)."""
     run, base = load_run(db_path, label, lock_timeout), load_run(db_path, reference, lock_timeout)
+    tables, summary = recovery_tables(run, base, corpus.pseudowords, (corpus.transform or {}).get("seed") or 0)
+    write_pseudoword_recovery(db_path, run.run_id, tables, lock_timeout)
+    return summary
+
+
+def recovery_tables(run: StoredRun, base: StoredRun, pseudowords: list[Pseudoword],
+                    null_seed: int) -> tuple[dict[str, pa.Table], RecoverySummary]:
+    """Every pseudoword of the run measured against its reference ``base``: the rows of the
+    pseudoword tables (named as in the schema), and their summary."""
     anchors, reference_anchors = _anchors(run, base)
-    measured_words = [p for p in corpus.pseudowords
+    measured_words = [p for p in pseudowords
                       if p.token in run.index and p.word_a in base.index and p.word_b in base.index]
     planted = [PlantedPair(run.index[p.token], base.index[p.word_a], base.index[p.word_b], p.count_a, p.count_b)
                for p in measured_words]
-    null_seed = (corpus.transform or {}).get("seed") or 0
     tables = {"pseudowords": pa.table({
-        "token": [p.token for p in corpus.pseudowords], "word_a": [p.word_a for p in corpus.pseudowords],
-        "word_b": [p.word_b for p in corpus.pseudowords],
-        "count_a": pa.array([p.count_a for p in corpus.pseudowords], pa.int64()),
-        "count_b": pa.array([p.count_b for p in corpus.pseudowords], pa.int64()),
+        "token": [p.token for p in pseudowords], "word_a": [p.word_a for p in pseudowords],
+        "word_b": [p.word_b for p in pseudowords],
+        "count_a": pa.array([p.count_a for p in pseudowords], pa.int64()),
+        "count_b": pa.array([p.count_b for p in pseudowords], pa.int64()),
     })}
-    summary = RecoverySummary(len(corpus.pseudowords), 0, float("nan"), float("nan"), None)
+    summary = RecoverySummary(len(pseudowords), 0, float("nan"), float("nan"), None)
     if planted:
         found = measure(run.vectors, base.vectors, anchors, reference_anchors, run.counts[anchors], planted, null_seed)
         anchor_words = [run.words[i] for i in anchors]
@@ -128,11 +137,10 @@ def record_recovery(db_path: Path, label: str, reference: str, corpus: Corpus,
             "beta_spearman_p": pa.array([p_value], pa.float64()), "null_seed": [null_seed],
             "created_at": [datetime.now(timezone.utc).replace(tzinfo=None)],
         })
-        summary = RecoverySummary(len(corpus.pseudowords), len(planted),
+        summary = RecoverySummary(len(pseudowords), len(planted),
                                   float(fits.column("span_cosine").to_numpy().mean()),
                                   float(fits.column("null_span_cosine").to_numpy().mean()), rho)
-    write_pseudoword_recovery(db_path, run.run_id, tables, lock_timeout)
-    return summary
+    return tables, summary
 
 
 def record_feature_recovery(db_path: Path, label: str, reference: str, settings: FeatureSettings = FeatureSettings(),

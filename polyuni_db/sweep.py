@@ -51,15 +51,17 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import tomllib
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Annotated, Callable, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, run_all
+from polyuni_db.executor import DEFAULT_EXECUTOR, Cluster, RunOutcome, SweepStatus, run_all
 from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.training import ALGORITHMS, DEFAULT_ALGORITHM, MAX_SEED
@@ -393,11 +395,17 @@ def run_sweep(
     filtered variants and the rotation check, comparisons, rotation nulls (``rotations`` instead of
     the file's count), feature sets and their matching. Returns (outcomes in the file's order,
     similarity rows stored by [compare] or None without it)."""
-    from polyuni_db.instruments import run_instruments
+    from polyuni_db.instruments import instruments_on, run_instruments
 
     sweep = load_sweep(path, with_on_request, progress)
-    outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
-                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
-    similarity = run_instruments(db_path, sweep, outcomes, executor=executor, rotations=rotations, progress=progress,
-                                 lock_timeout=lock_timeout)
+    with ExitStack() as stack:  # one cluster and one bundle folder for the runs and the instruments
+        cluster = stack.enter_context(Cluster(executor))
+        if bundles is None:
+            bundles = Path(stack.enter_context(
+                TemporaryDirectory(prefix=".polyuni-bundles-", dir=Path(db_path).resolve().parent)))
+        outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
+                           lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status, cluster=cluster)
+        instruments = stack.enter_context(instruments_on(db_path, cluster=cluster, bundles=Path(bundles),
+                                                         progress=progress, lock_timeout=lock_timeout))
+        similarity = run_instruments(instruments, sweep, outcomes, rotations)
     return outcomes, similarity

@@ -315,3 +315,95 @@ def test_ctrl_c_stops_the_workers_and_leaves_only_complete_bundles(sweep_file, t
     assert not list(bundles.glob(f"{PARTIAL_PREFIX}*"))
     for bundle in find_bundles(bundles):  # every bundle left is complete, and not HELD's
         assert read_bundle(bundle).run["label"] != HELD and read_bundle(bundle).tables()
+
+
+# --- every instrument on the executor ----------------------------------------------------------------------
+
+INSTRUMENTS = ROOT / "scripts" / "sweeps" / "instruments.toml"
+# What each instrument stored, by label or fingerprint (ids and times depend on the order of commits).
+INSTRUMENT_ROWS = {
+    "pseudowords": "SELECT r.label, p.* EXCLUDE (run_id) FROM pseudowords p JOIN runs r USING (run_id)",
+    "pseudoword_fits": "SELECT r.label, p.* EXCLUDE (run_id) FROM pseudoword_fits p JOIN runs r USING (run_id)",
+    "pseudoword_instruments": "SELECT r.label, p.* EXCLUDE (run_id) FROM pseudoword_instruments p JOIN runs r USING (run_id)",
+    "feature_sets": "SELECT r.label, f.* EXCLUDE (feature_set_id, run_id, seconds, created_at, dictionary_path) "
+                    "FROM feature_sets f JOIN runs r USING (run_id)",
+    "features": "SELECT f.fingerprint, x.* EXCLUDE (feature_set_id) FROM features x JOIN feature_sets f USING (feature_set_id)",
+    "feature_match_scores": "SELECT a.fingerprint, b.fingerprint, s.* EXCLUDE (feature_set_a, feature_set_b, created_at) "
+                            "FROM feature_match_scores s JOIN feature_sets a ON a.feature_set_id = s.feature_set_a "
+                            "JOIN feature_sets b ON b.feature_set_id = s.feature_set_b",
+    "similarity": "SELECT a.label, b.label, s.* EXCLUDE (run_a, run_b, created_at) FROM similarity s "
+                  "JOIN runs a ON a.run_id = s.run_a JOIN runs b ON b.run_id = s.run_b",
+}
+
+
+def instrument_rows(db: Path) -> dict:
+    """Every row as text: NaN (a null without spread) equals itself only so."""
+    return {"runs": repr(dump(db)), **{name: sorted(map(repr, read_only_query(db, query)[1]))
+                                        for name, query in INSTRUMENT_ROWS.items()}}
+
+
+@pytest.fixture(scope="module")
+def instruments_on_local_cluster(tmp_path_factory):
+    db = tmp_path_factory.mktemp("instruments") / "local.duckdb"
+    outcomes, similarity = run_sweep(db, INSTRUMENTS, executor="local:2", track=False)
+    assert all(o.result is not None for o in outcomes), [o.error for o in outcomes]
+    return db, similarity
+
+
+def test_every_instrument_gives_the_same_rows_on_a_local_and_a_command_line_cluster(
+        instruments_on_local_cluster, dask_cluster, tmp_path):
+    """Two algorithms, planted pseudowords, feature sets and comparisons: the same rows in every table
+    whether a LocalCluster or command-line workers measured them, each result committed once."""
+    local, similarity = instruments_on_local_cluster
+    db, bundles = tmp_path / "cluster.duckdb", tmp_path / "bundles"
+    outcomes, cluster_similarity = run_sweep(db, INSTRUMENTS, executor=dask_cluster, bundles=bundles, track=False)
+    assert all(o.result is not None for o in outcomes), [o.error for o in outcomes]
+    rows = instrument_rows(db)
+    assert rows == instrument_rows(local) and cluster_similarity == similarity > 0
+    fitted = read_only_query(db, "SELECT label FROM feature_sets JOIN runs USING (run_id) ORDER BY label")[1]
+    assert fitted == [("lee_background_8",), ("lee_background_ppmi-svd_8",), ("lee_background_pw6s1_8",)]
+    compared = read_only_query(db, "SELECT DISTINCT a.label, b.label FROM similarity JOIN runs a ON a.run_id = run_a "
+                               "JOIN runs b ON b.run_id = run_b WHERE metric = 'linear_cka'")[1]
+    assert ("lee_background_8", "lee_background_ppmi-svd_8") in compared and len(compared) == 3  # planted: apart
+    planted = read_only_query(db, "SELECT DISTINCT label FROM pseudowords JOIN runs USING (run_id) ORDER BY label")[1]
+    assert planted == [("lee_background_pw6s1_8",), ("lee_background_pw6s1_8_s2",)]
+    assert any("'feature_atoms'" in row for row in rows["pseudoword_instruments"])
+    assert len(list((bundles / "results").glob("fingerprint=*"))) >= 5  # published by the workers
+    # a rerun measures only what is not stored (planted recovery, always): nothing changes
+    run_sweep(db, INSTRUMENTS, executor=dask_cluster, bundles=bundles, track=False)
+    assert instrument_rows(db) == rows
+
+
+def test_a_result_bundle_is_checked_before_it_is_stored(tmp_path):
+    import pyarrow as pa
+
+    from polyuni_db.result_bundle import publish_result, read_result
+
+    good = {"run_a": [1], "run_b": [2], "metric": ["x"], "value": [0.5], "n_words": [20], "parameters": ["{}"]}
+    read_result(Path(publish_result(tmp_path, "similarity", "a" * 64, {}, {"similarity": pa.table(good)})))
+    for kind, name, table, message in [
+        ("similarity", "similarity", {**good, "sql": ["DROP TABLE runs"]}, "columns the schema does not: sql"),
+        ("similarity", "runs", good, "has no table 'runs'"),
+        ("recovery", "pseudowords", {"run_id": [1], "token": ["a+b"]}, "columns the schema does not: run_id"),
+    ]:
+        path = Path(publish_result(tmp_path, kind, kind[0] * 63 + name[0], {}, {name: pa.table(table)}))
+        with pytest.raises(PolyuniError, match=message):
+            read_result(path)
+    with pytest.raises(PolyuniError, match="array dictionary"):  # a feature set without its dictionary
+        read_result(Path(publish_result(tmp_path, "feature_set", "f" * 64, {}, {})))
+
+
+def test_the_presets_are_sweep_files_listed_by_study(tmp_path, capsys):
+    from polyuni_db.cli import main
+    from polyuni_db.study import preset_path, presets
+
+    assert main(["--db", str(tmp_path / "x.duckdb"), "study", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert set(presets()) >= {"blog", "quick", "controls", "families"}
+    assert all(line.split()[0] in presets() for line in listed.splitlines()) and len(listed.splitlines()) == len(presets())
+    for name in presets():  # each checks against the schema and names its runs
+        assert load_sweep(preset_path(name)).runs
+    with pytest.raises(SystemExit) as exit:
+        main(["--db", str(tmp_path / "x.duckdb"), "study", "--preset", "nosuch"])
+    assert exit.value.code == 2 and "unknown preset 'nosuch'" in capsys.readouterr().err
+    assert not (tmp_path / "x.duckdb").exists()

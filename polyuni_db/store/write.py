@@ -174,6 +174,21 @@ def _delete_pseudoword_measures(connection: sa.Connection, run_ids) -> None:
         connection.execute(rows.delete().where(rows.c.run_id.in_(run_ids)))
 
 
+def write_similarity(path: Path, rows: list[dict], lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    """Store similarity rows in one transaction, each replacing the row of its pair and metric."""
+    from polyuni_db.store.schema import Similarity
+
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            for row in rows:
+                connection.execute(sa.delete(Similarity).where(
+                    Similarity.run_a == row["run_a"], Similarity.run_b == row["run_b"],
+                    Similarity.metric == row["metric"]))
+            if rows:
+                connection.execute(sa.insert(Similarity), rows)
+
+
 def write_pseudoword_recovery(path: Path, run_id: int, tables: dict[str, pa.Table],
                               lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
     """Replace a run's pseudowords and their measures (tables named as in the schema) in one transaction."""
