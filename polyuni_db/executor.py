@@ -335,6 +335,7 @@ class _Runner:
         self.fingerprints: set[str] = set()
 
     def run(self) -> list[RunOutcome]:
+        completed = False
         try:
             self._dispatch_ready()
             while self.futures:
@@ -342,12 +343,12 @@ class _Runner:
                 self._dispatch_ready()
             if self.cluster.ctrl_c.is_set():  # pressed while the last run was being committed
                 raise KeyboardInterrupt
-        except BaseException:  # Ctrl-C or an error: a local cluster's workers are killed
-            self.cluster.close()
-            raise
-        finally:  # stop what is queued or running
+            completed = True
+        finally:  # also on Ctrl-C or an error: stop what is queued or running, then a local cluster's workers
             for future in self.futures:
                 future.cancel()
+            if not completed:
+                self.cluster.close()
             remove_partials(self.bundles, self.fingerprints)  # what killed workers left
         return [self.outcomes[label] for label in self.order]
 

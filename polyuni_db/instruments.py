@@ -12,6 +12,7 @@ quick and read the database, so they run here.
 """
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import itertools
 from contextlib import ExitStack, contextmanager
@@ -33,30 +34,27 @@ from polyuni_db.store.write import record_unavailable
 
 @dataclass(frozen=True)
 class RunOnDisk:
-    """A stored run as a task reads it: its word columns, and the file its vectors are kept in."""
+    """A stored run as a task reads it: its words and their columns, and the file its vectors are
+    kept in (sent by name: a memory-mapped array would be pickled whole)."""
 
-    run_id: int
-    label: str
-    fingerprint: str
-    corpus: str | None
-    parameters: dict
-    words: list[str]
-    ranks: np.ndarray
-    counts: np.ndarray | None
-    trained: np.ndarray | None
-    moved: np.ndarray | None
+    stored: StoredRun  # without its vectors
     vectors_file: str
 
     @classmethod
     def of(cls, db_path: Path, label: str, lock_timeout: float) -> RunOnDisk:
         run = load_run(db_path, label, lock_timeout)
-        return cls(run.run_id, run.label, run.fingerprint, run.corpus, run.parameters, run.words, run.ranks,
-                   run.counts, run.trained, run.moved, str(Path(run.vectors.filename).resolve()))
+        return cls(dataclasses.replace(run, vectors=None), str(Path(run.vectors.filename).resolve()))
+
+    @property
+    def run_id(self) -> int:
+        return self.stored.run_id
+
+    @property
+    def fingerprint(self) -> str:
+        return self.stored.fingerprint
 
     def open(self) -> StoredRun:
-        vectors = np.load(self.vectors_file, mmap_mode="r")
-        return StoredRun(self.run_id, self.label, self.fingerprint, self.corpus, self.parameters, self.words, vectors,
-                         self.ranks, self.counts, self.trained, self.moved)
+        return dataclasses.replace(self.stored, vectors=np.load(self.vectors_file, mmap_mode="r"))
 
 
 # --- the tasks: each runs on a worker and returns the folder of the result bundle it published -----------

@@ -17,6 +17,7 @@ SMALL = {
     "bench_executor.py": ["--sweep", str(SCRIPTS / "sweeps" / "tiny.toml"), "--executors", "inline",
                           "--no-mlflow"],
     "toy_convergence.py": ["--seeds", "1", "--epochs", "2", "4"],
+    "bench_scale.py": ["--runs", "4", "--vocab", "300", "--dims", "6", "--vocabularies", "2", "--top-k", "3"],
 }
 
 
@@ -35,6 +36,9 @@ def test_script_runs_at_a_small_size(script, tmp_path, monkeypatch, capsys):
         assert summary["model_overlap"]["rows"] == 3  # every pair of the three runs
     elif script == "bench_executor.py":
         assert summary["of"] == summary["over"] == "inline" and summary["speedup"] > 0
+    elif script == "bench_scale.py":
+        assert summary["polyuni_runs_rows"] == 4 and summary["import_runs_per_second"] > 0
+        assert summary["report_bytes"] > 0 and summary["views"]["run_summary"]["rows"] == 4
     elif script == "toy_convergence.py":
         from polyuni_db.study import plan
 
