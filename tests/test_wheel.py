@@ -61,6 +61,8 @@ def test_the_built_wheel_makes_a_database_and_a_report(tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     polyuni = venv / "bin" / "polyuni"
+    listed = run(polyuni, "study", "--list", cwd=work)  # the presets ship inside the wheel
+    assert {"blog", "quick", "controls", "families"} <= {line.split()[0] for line in listed.splitlines()}
     out = run(polyuni, "--db", "w.duckdb", "study", "--preset", "quick", "--no-mlflow", "--out", "study", cwd=work)
     assert "report:" in out and (work / "study" / "index.html").is_file()
     run(polyuni, "--db", "w.duckdb", "report", "--out", "page", cwd=work)
