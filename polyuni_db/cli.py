@@ -7,6 +7,8 @@ import json
 import math
 import os
 import sys
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from polyuni_db.errors import PolyuniError
@@ -19,6 +21,8 @@ from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
 from polyuni_db.study import PRESETS
 
 DEFAULT_REPORT_DIR = Path("reports/out")
+FORMATS_OUT = ("table", "csv", "json")
+SOURCES = ("pretrained", "file", "train", "control")
 SQL_TABLE_LIMIT = 1000  # rows a table shows unless --limit says otherwise: a screenful or two, aligned
 
 EPILOG = """examples:
@@ -85,6 +89,12 @@ def _add_executor_options(parser: argparse.ArgumentParser, default: str | None =
                         help="keep every run's bundle (Parquet rows, metadata, vectors) in DIR, for `polyuni "
                         "import` elsewhere and for reruns; on a cluster, a folder every worker can write "
                         "(default: a temporary folder beside the database, removed at the end)")
+
+
+def _add_format_option(parser: argparse.ArgumentParser, others: str) -> None:
+    parser.add_argument("--format", choices=FORMATS_OUT, default="table",
+                        help=f"table: columns sized to their content, floats at 4 significant digits; {others} "
+                        "(default: table)")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -302,7 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     filter_.add_argument("--min-count", type=_positive, default=5, metavar="M",
                          help="keep trained words counted at least M times (default: 5)")
 
-    commands.add_parser("runs", help="list the stored runs")
+    runs = commands.add_parser("runs", help="list the stored runs")
+    runs.add_argument("--like", metavar="PATTERN",
+                      help="only labels matching this SQL LIKE pattern: %% any text, _ one character")
+    runs.add_argument("--source", choices=SOURCES, help="only runs from this source")
+    runs.add_argument("--corpus", metavar="NAME", help="only runs trained on this corpus")
+    _add_format_option(runs, "csv and json give every digit")
 
     compare = commands.add_parser("compare", help="basis-invariant similarity of every pair of the given runs")
     compare.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs to compare pairwise")
@@ -364,8 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "outside the database (no files, other databases, extensions or network) "
                               "unless --read-files or --attach allows it, read-only.")
     sql.add_argument("query", help="one SQL query (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA)")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                     help="output format; csv and json stream every row (default: table)")
+    _add_format_option(sql, "csv and json stream every row with every digit")
     sql.add_argument("--limit", type=_non_negative, metavar="N",
                      help=f"print at most N rows, 0 for all (default: {SQL_TABLE_LIMIT} for table, all for csv and json)")
     sql.add_argument("--read-files", type=Path, nargs="+", default=[], metavar="DIR",
@@ -393,7 +407,44 @@ def build_parser() -> argparse.ArgumentParser:
                        help="shuffled word correspondences for the null (default: 20)")
     match.add_argument("--threshold", type=float, default=0.5, metavar="T",
                        help="count atoms matched with |correlation| above T (default: 0.5)")
+    for _, command in list(every_command(parser))[1:]:  # the global options after the command too
+        _add_global_options(command.add_argument_group("global options (also before the command)"),
+                            default=argparse.SUPPRESS)
     return parser
+
+
+def _add_global_options(parser, default=None) -> None:
+    """--db and --lock-timeout. Given after the command they are parsed there; SUPPRESS leaves them unset
+    when absent, so that the values given before the command, or the defaults, stand."""
+    parser.add_argument("--db", type=Path, default=default, metavar="PATH",
+                        help="DuckDB file (default: $POLYUNI_DB or ./polyuni.duckdb)")
+    parser.add_argument("--lock-timeout", type=_seconds, metavar="S",
+                        default=DEFAULT_LOCK_TIMEOUT if default is None else default,
+                        help="seconds to wait while another process writes the database (default: 60)")
+
+
+def every_command(parser: argparse.ArgumentParser | None = None):
+    """Every parser of the command line, the top one first: (its ``prog``, e.g. "polyuni ingest train",
+    the parser). The documentation's reference and the tests walk it."""
+    parser = parser or build_parser()
+    yield parser.prog, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from every_command(sub)
+
+
+def help_texts(width: int = 100):
+    """(command, its description, its ``--help`` at ``width`` columns) for every command."""
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(width)  # argparse wraps at the terminal's width, read from here
+    try:
+        return [(prog, parser.description or "", parser.format_help()) for prog, parser in every_command()]
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
 
 
 def _add_feature_settings(parser: argparse.ArgumentParser) -> None:
@@ -580,25 +631,38 @@ def _training_grid(args):
             yield source, label
 
 
-def _runs(db: Path, lock_timeout: float) -> None:
+def _runs(args, db: Path) -> None:
     from polyuni_db.store.read import list_runs
 
-    rows = list_runs(db, lock_timeout)
-    if not rows:
-        print(f"no runs in {db}")
+    columns, rows = list_runs(db, args.lock_timeout, like=args.like, source=args.source, corpus=args.corpus)
+    if not rows and args.format == "table":
+        print(f"no runs in {db}" + (" match" if args.like or args.source or args.corpus else ""))
         return
-    _print_table(list(rows[0]), [list(row.values()) for row in rows])
+    _write_rows(columns, [rows], args.format)
 
 
 def _print_table(columns: list[str], rows: list[list]) -> None:
     _print_table_batches(columns, [rows])
 
 
+def _cell(value) -> str:
+    """A value as a table shows it: floats at 4 significant digits, times to the second, lists item by item."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, Decimal)):
+        return f"{value:.4g}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_cell(item) for item in value) + "]"
+    return str(value)
+
+
 def _print_table_batches(columns: list[str], batches) -> None:
     """Aligned columns, widths taken from the first batch so that later ones print as they come."""
     widths = None
     for rows in batches:
-        text = [[("" if value is None else str(value)) for value in row] for row in rows]
+        text = [[_cell(value) for value in row] for row in rows]
         if widths is None:
             widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
             print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
@@ -607,6 +671,32 @@ def _print_table_batches(columns: list[str], batches) -> None:
             print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
     if widths is None:
         _print_table_batches(columns, [[]])
+
+
+def _json_value(value):
+    """What json cannot write itself: DECIMAL as a number, times and the rest as text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
+def _write_rows(columns: list[str], batches, format_: str) -> None:
+    """Rows as a table, csv or json, written batch by batch as they arrive."""
+    if format_ == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for rows in batches:
+            writer.writerows(rows)
+    elif format_ == "json":  # a JSON array, one object a line
+        separator = "[\n"
+        for rows in batches:
+            for row in rows:
+                sys.stdout.write(separator + json.dumps(dict(zip(columns, row)), default=_json_value,
+                                                        ensure_ascii=False))
+                separator = ",\n"
+        print("[]" if separator == "[\n" else "\n]")
+    else:
+        _print_table_batches(columns, batches)
 
 
 def _first_rows(batches, limit: int, cut: list):
@@ -630,21 +720,7 @@ def _sql(args, db: Path) -> None:
     cut: list = []
     with stream_query(db, args.query, args.lock_timeout, read_folders=tuple(args.read_files),
                       attach=tuple(args.attach)) as (columns, batches):
-        batches = _first_rows(batches, limit, cut)
-        if args.format == "csv":
-            writer = csv.writer(sys.stdout)
-            writer.writerow(columns)
-            for rows in batches:
-                writer.writerows(rows)
-        elif args.format == "json":  # a JSON array, one object a line, written as rows arrive
-            separator = "[\n"
-            for rows in batches:
-                for row in rows:
-                    sys.stdout.write(separator + json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
-                    separator = ",\n"
-            print("[]" if separator == "[\n" else "\n]")
-        else:
-            _print_table_batches(columns, batches)
+        _write_rows(columns, _first_rows(batches, limit, cut), args.format)
     if cut:
         print(f"polyuni: only the first {limit} rows are shown; --limit N shows more, --limit 0 all",
               file=sys.stderr)
@@ -660,7 +736,7 @@ def run(argv: list[str] | None = None) -> None:
     elif args.command == "ingest":
         _ingest(args, db)
     elif args.command == "runs":
-        _runs(db, args.lock_timeout)
+        _runs(args, db)
     elif args.command == "sql":
         _sql(args, db)
     elif args.command == "compare":
