@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     file_.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(file_)
 
-    train = sources.add_parser("train", help="Word2Vec trained here, over dimensions x seeds")
+    train = sources.add_parser("train", help="Word2Vec, fastText or PPMI-SVD trained here, a run per dimension and seed")
     train.add_argument("--corpus", required=True, metavar="NAME|PATH",
                        help="a corpus name (corpus_4, brown, lee_background, ...) or a text file, "
                        "one sentence per line")
@@ -319,7 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--corpus", metavar="NAME", help="only runs trained on this corpus")
     _add_format_option(runs, "csv and json give every digit")
 
-    compare = commands.add_parser("compare", help="basis-invariant similarity of every pair of the given runs")
+    compare = commands.add_parser(
+        "compare", help="basis-invariant similarity of every pair of the given runs",
+        description="Score every pair of the given runs over their most frequent shared words: linear CKA, "
+        "mutual k-NN and (equal dimensions) the top-5 dimension words in common after orthogonal Procrustes "
+        "alignment, each against shuffled word correspondences; and the axis-aligned overlap against random "
+        "rotations. Stored in the table similarity (view similarity_scores, with labels); pairs compared "
+        "before with the same settings are kept.")
     compare.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs to compare pairwise")
     compare.add_argument("--words", type=_positive, default=10_000, metavar="N",
                          help="compare over the N most frequent shared words (default: 10000)")
@@ -351,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="compute a grid of runs from a TOML file on an executor, then "
                                 "its comparisons")
     sweep.add_argument("file", type=Path, metavar="SWEEP.toml",
-                       help="the grid: [analysis], [train], [pretrained], [compare] (see scripts/sweeps/small.toml)")
+                       help="the grid: [analysis], [train], [pretrained], [compare] (a complete one below)")
     sweep.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
     _add_executor_options(sweep)
 
@@ -407,10 +413,81 @@ def build_parser() -> argparse.ArgumentParser:
                        help="shuffled word correspondences for the null (default: 20)")
     match.add_argument("--threshold", type=float, default=0.5, metavar="T",
                        help="count atoms matched with |correlation| above T (default: 0.5)")
+    _describe(parser)
     for _, command in list(every_command(parser))[1:]:  # the global options after the command too
         _add_global_options(command.add_argument_group("global options (also before the command)"),
                             default=argparse.SUPPRESS)
     return parser
+
+
+# Shown under every command's --help; a test checks that each command has some.
+EXAMPLES = {
+    "init": ["polyuni --db study.duckdb init"],
+    "ingest": ["polyuni ingest pretrained glove-wiki-gigaword-50", "polyuni ingest train --corpus brown --dims 50"],
+    "ingest pretrained": ["polyuni ingest pretrained glove-wiki-gigaword-50",
+                          "polyuni ingest pretrained minilm-token-embeddings"],
+    "ingest file": ["polyuni ingest file vectors.bin --format word2vec-bin --label mine --limit 100000"],
+    "ingest train": ["polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1 2 3",
+                     "polyuni ingest train --corpus corpus_food --dims 3 --sample 0 --epochs 1000 --label food_t{dim}",
+                     "polyuni ingest train --corpus lee_background --dims 50 --algorithm ppmi-svd",
+                     "polyuni ingest train --corpus brown --dims 50 --pseudowords 30 --pseudoword-seed 1"],
+    "ingest control": ["polyuni ingest control rotate --of glove --seed 1"],
+    "ingest control rotate": ["polyuni ingest control rotate --of glove --seed 1   # the run glove_rot1"],
+    "ingest control filter": ["polyuni ingest control filter --of brown_50 brown_50_s2 --min-count 5"],
+    "runs": ["polyuni runs --like 'brown%'", "polyuni runs --source pretrained --format csv"],
+    "compare": ["polyuni compare glove glove_rot1 brown_50 --words 10000 --permutations 100",
+                "polyuni sql \"SELECT label_a, label_b, metric, value, null_mean FROM similarity_scores\""],
+    "mlflow-sync": ["polyuni mlflow-sync"],
+    "report": ["polyuni report --out reports/out   # then open reports/out/index.html"],
+    "study": ["polyuni study --preset quick", "polyuni study --preset blog --executor local:1 --no-mlflow"],
+    "sweep": ["polyuni sweep small.toml --executor local:2 --bundles bundles/",
+              "polyuni sweep small.toml --executor tcp://scheduler:8786 --bundles /shared/bundles"],
+    "import": ["polyuni import bundles/", "polyuni import /shared/bundles/fingerprint=3fa2... --force"],
+    "bench": ["polyuni bench --vocab 100000 --dim 50 --pairs 0", "polyuni bench --features"],
+    "sql": ["polyuni sql \"SELECT label, dim, vocab_size FROM runs\" --format csv",
+            "polyuni sql \"SELECT * FROM read_csv('data/x.csv')\" --read-files data"],
+    "features": ["polyuni features glove --seeds 1 2", "polyuni features brown_50 --atoms 300 --words 20000"],
+    "match-features": ["polyuni match-features glove glove_rot1"],
+}
+# What `polyuni sweep --help` shows: a complete sweep file (scripts/sweeps/small.toml; a test loads it).
+SWEEP_FILE = """\
+# small.toml: 2 small corpora x 2 dimensions x 2 seeds of Word2Vec skip-gram (8 runs), every pair compared
+[analysis]                  # what is computed from every run (part of each fingerprint)
+top_k = 5                   # default 10
+pairs = ["man:woman", "war:peace"]   # difference vectors; default: the study's three pairs
+
+[train]                     # every corpus x algorithm x dimension x seed
+corpora = ["lee_background", "inaugural"]
+algorithms = ["skipgram"]   # skipgram and/or cbow
+dims = [8, 16]
+seeds = [1, 2]              # default [1]
+epochs = 2                  # also window, min_count, lowercase: defaults as `polyuni ingest train`
+
+[pretrained]                # gensim-data names, as `polyuni ingest pretrained`
+names = []
+
+[compare]                   # optional: every pair of the sweep's runs, as `polyuni compare`
+words = 500
+k = 10
+permutations = 10
+"""
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each command's --help opens with its one-line summary (the line `polyuni --help` lists) and ends
+    with examples."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for choice in action._choices_actions:
+            command = action.choices[choice.dest]
+            name = command.prog.removeprefix("polyuni ")
+            command.description = command.description or choice.help[0].upper() + choice.help[1:] + "."
+            command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+            if name == "sweep":
+                command.epilog = "a sweep file:\n\n" + SWEEP_FILE + "\n" + command.epilog
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
+            _describe(command)
 
 
 def _add_global_options(parser, default=None) -> None:
