@@ -132,3 +132,27 @@ def test_a_lock_error_names_the_process_that_holds_the_file(small_db):
         assert connection.execute("SELECT count(*) FROM runs").fetchone() == (1,)
     with pytest.raises(duckdb.ConnectionException):
         connection.execute("SELECT 1")
+
+
+def test_a_task_carries_no_sentences_and_the_worker_reads_them_back(tmp_path):
+    """Dask warns of a large task graph when a corpus travels in the task (Brown: 10 MB): the sentences
+    wait in a file in the bundle folder instead, and the worker trains on exactly them."""
+    import pickle
+
+    import numpy as np
+
+    from polyuni_db.bundle import read_bundle
+    from polyuni_db.executor import RunTask, compute_task, corpus_apart
+    from polyuni_db.pipeline import run_identity
+    from polyuni_db.sources.trained import TrainParams
+
+    source = TrainedSource(load_corpus("lee_background"), 4, 1, TrainParams(epochs=1))
+    label, parameters, fingerprint = run_identity(source, None, AnalysisSettings(top_k=3))
+    light, corpus_file = corpus_apart(source, tmp_path / "corpora")
+    assert len(pickle.dumps(light)) < 10_000 and len(pickle.dumps(source)) > 100_000
+    bundles = {}
+    for name, task in (("whole", RunTask(source, label, parameters, fingerprint, AnalysisSettings(top_k=3), "")),
+                       ("apart", RunTask(light, label, parameters, fingerprint, AnalysisSettings(top_k=3), "",
+                                         corpus_file))):
+        bundles[name] = read_bundle(compute_task(RunTask(**{**task.__dict__, "bundles": str(tmp_path / name)})))
+    assert np.load(bundles["whole"].vectors_file).tobytes() == np.load(bundles["apart"].vectors_file).tobytes()
