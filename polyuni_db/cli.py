@@ -18,7 +18,6 @@ from polyuni_db.sources.files import FORMATS
 from polyuni_db.sources.trained import TrainParams
 from polyuni_db.sources.training import ALGORITHMS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
-from polyuni_db.study import PRESETS
 
 DEFAULT_REPORT_DIR = Path("reports/out")
 FORMATS_OUT = ("table", "csv", "json")
@@ -37,7 +36,9 @@ EPILOG = """examples:
   polyuni match-features glove glove_rot1
   polyuni runs
   polyuni mlflow-sync
+  polyuni study --list
   polyuni study --preset quick
+  polyuni study --preset ./my_study.toml
   polyuni sweep scripts/sweeps/small.toml --executor local:2 --bundles bundles/
   polyuni import bundles/
   polyuni report --out reports/out
@@ -342,11 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
                         help=f"folder for index.html (default: {DEFAULT_REPORT_DIR})")
 
-    study = commands.add_parser("study", help="ingest a preset's runs (skipping stored ones), then write the report")
-    study.add_argument("--preset", choices=PRESETS, default="blog",
-                       help="blog: the published study's models; quick: a small subset; controls: seeds, "
-                       "corpora, rotation, MiniLM and every pair compared; families: three corpora x "
-                       "Word2Vec skip-gram and CBOW, fastText and PPMI-SVD, every pair compared (default: blog)")
+    study = commands.add_parser("study", help="the sweep of a preset (runs, comparisons, feature sets; stored "
+                                "ones skipped), then the report")
+    study.add_argument("--preset", type=_preset, default=None, metavar="NAME|FILE.toml",
+                       help="a shipped preset (`--list` names them; default: blog) or a sweep file of your own, "
+                       "such as a copy of one (see `polyuni sweep`)")
+    study.add_argument("--list", action="store_true", help="name the shipped presets and what each holds, then stop")
     study.add_argument("--with-google-news", action="store_true",
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
@@ -357,7 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="compute a grid of runs from a TOML file on an executor, then "
                                 "its comparisons")
     sweep.add_argument("file", type=Path, metavar="SWEEP.toml",
-                       help="the grid: [analysis], [train], [pretrained], [compare] (a complete one below)")
+                       help="the study: [analysis], [[train]], [pretrained], [[rotations]], [pseudowords], "
+                       "[filtered], [compare], [rotation_nulls], [features] (a complete file below; `polyuni study "
+                       "--list` names the presets, all sweep files)")
     sweep.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
     _add_executor_options(sweep)
 
@@ -439,9 +443,10 @@ EXAMPLES = {
                 "polyuni sql \"SELECT label_a, label_b, metric, value, null_mean FROM similarity_scores\""],
     "mlflow-sync": ["polyuni mlflow-sync"],
     "report": ["polyuni report --out reports/out   # then open reports/out/index.html"],
-    "study": ["polyuni study --preset quick", "polyuni study --preset blog --executor local:1 --no-mlflow"],
-    "sweep": ["polyuni sweep small.toml --executor local:2 --bundles bundles/",
-              "polyuni sweep small.toml --executor tcp://scheduler:8786 --bundles /shared/bundles"],
+    "study": ["polyuni study --list", "polyuni study --preset quick",
+              "polyuni study --preset my_study.toml --executor local:1 --no-mlflow"],
+    "sweep": ["polyuni sweep my_study.toml --executor local:2 --bundles bundles/",
+              "polyuni sweep my_study.toml --executor tcp://scheduler:8786 --bundles /shared/bundles"],
     "import": ["polyuni import bundles/", "polyuni import /shared/bundles/fingerprint=3fa2... --force"],
     "bench": ["polyuni bench --vocab 100000 --dim 50 --pairs 0", "polyuni bench --features"],
     "sql": ["polyuni sql \"SELECT label, dim, vocab_size FROM runs\" --format csv",
@@ -449,27 +454,48 @@ EXAMPLES = {
     "features": ["polyuni features glove --seeds 1 2", "polyuni features brown_50 --atoms 300 --words 20000"],
     "match-features": ["polyuni match-features glove glove_rot1"],
 }
-# What `polyuni sweep --help` shows: a complete sweep file (scripts/sweeps/small.toml; a test loads it).
+# What `polyuni sweep --help` shows: a sweep file with every section, small enough to try (a test loads it).
 SWEEP_FILE = """\
-# small.toml: 2 small corpora x 2 dimensions x 2 seeds of Word2Vec skip-gram (8 runs), every pair compared
+# my_study.toml: every section of a sweep file (the presets are such files: `polyuni study --list`)
 [analysis]                  # what is computed from every run (part of each fingerprint)
 top_k = 5                   # default 10
 pairs = ["man:woman", "war:peace"]   # difference vectors; default: the study's three pairs
 
-[train]                     # every corpus x algorithm x dimension x seed
+[[train]]                   # a group of trained runs: every corpus x algorithm x dimension x seed
 corpora = ["lee_background", "inaugural"]
-algorithms = ["skipgram"]   # skipgram and/or cbow
+algorithms = ["word2vec-sg", "ppmi-svd"]  # also word2vec-cbow, fasttext
 dims = [8, 16]
-seeds = [1, 2]              # default [1]
-epochs = 2                  # also window, min_count, lowercase: defaults as `polyuni ingest train`
+seeds = [1, 2]              # default [1]; ppmi-svd has none
+epochs = 2                  # every setting of `polyuni ingest train`, with its defaults
 
 [pretrained]                # gensim-data names, as `polyuni ingest pretrained`
-names = []
+names = ["glove-wiki-gigaword-50"]
 
-[compare]                   # optional: every pair of the sweep's runs, as `polyuni compare`
+[[rotations]]               # controls: a run of the sweep times a random orthogonal matrix
+of = "glove"
+seeds = [1]
+
+[pseudowords]               # planted polysemy, beside the trained runs on the corpus at these dims and seeds
+corpus = "lee_background"
+count = 6
+dims = [8]
+seeds = [1, 2]
+
+[filtered]                  # dimension words among trained words counted at least min_count times
+min_count = 5
+
+[compare]                   # every pair of the sweep's runs (runs, exclude: label patterns), as `polyuni compare`
 words = 500
-k = 10
 permutations = 10
+
+[rotation_nulls]            # the headline table's baseline, for every run over 1,000 words
+rotations = 10
+
+[features]                  # feature sets (runs, exclude, ceiling: label patterns), every pair matched
+atoms = 12
+nonzero = 2
+words = 300
+runs = ["lee_background_8*"]
 """
 
 
@@ -620,9 +646,9 @@ def _given(args, names) -> dict:
 def _train_grid(args, db: Path, settings, grid: list) -> None:
     """Every (dimension, seed) of the grid on the executor; one that fails is reported, the others go on."""
     from polyuni_db.executor import run_all
-    from polyuni_db.sweep import SweepRun
+    from polyuni_db.sweep import PlannedRun
 
-    runs = [SweepRun(label or source.default_label(), f"{source.algorithm} on {source.corpus.name}, {source.dim} "
+    runs = [PlannedRun(label or source.default_label(), f"{source.algorithm} on {source.corpus.name}, {source.dim} "
                      f"dimensions, seed {getattr(source, 'seed', None)}", lambda db_path, source=source: (source, settings))
             for source, label in grid]
     executor = args.executor or ("inline" if len(runs) == 1 else DEFAULT_EXECUTOR)
@@ -883,11 +909,26 @@ def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
           f"{timings['draw_seconds']:.1f} s: {timings['drawn']} drawn, {cached} from the cache)")
 
 
+def _preset(text: str) -> str:
+    from polyuni_db.study import preset_path
+
+    try:
+        preset_path(text)
+    except PolyuniError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _study(args, db: Path) -> None:
     from collections import Counter
 
-    from polyuni_db.study import not_requested, run_study
+    from polyuni_db.study import DEFAULT_PRESET, not_requested, presets, run_study
 
+    if args.list:
+        for name, description in presets().items():
+            print(f"{name:10} {description}")
+        return
+    args.preset = args.preset or DEFAULT_PRESET
     _check_report_folder(args.out)
     missing_pairs = Counter()
 

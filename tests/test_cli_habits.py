@@ -73,7 +73,8 @@ def test_sweep_help_shows_a_complete_sweep_file_that_loads(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["sweep", "--help"])
     assert SWEEP_FILE in capsys.readouterr().out
-    path = tmp_path / "small.toml"
+    path = tmp_path / "my_study.toml"
     path.write_text(SWEEP_FILE, encoding="utf-8")
     sweep = load_sweep(path)
-    assert len(sweep.runs) == 8 and sweep.compare
+    sections = {name for name, value in sweep.file if value not in (None, [])}
+    assert sections == set(type(sweep.file).model_fields) and len(sweep.runs) == 16
