@@ -7,6 +7,8 @@ import json
 import math
 import os
 import sys
+import time
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -939,9 +941,10 @@ def _study(args, db: Path) -> None:
             _print_result(outcome.result, notes=False)
             missing_pairs.update(note.split(" ")[0] for note in outcome.result.notes)
 
+    phase = _phase_lines("study")
     outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
                          progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
-                         bundles=args.bundles, on_status=SweepBar())
+                         bundles=args.bundles, on_status=SweepBar(), phase=phase)
     if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
         print("pairs not computed, their words missing from the model: "
               + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
@@ -949,7 +952,25 @@ def _study(args, db: Path) -> None:
     failed = [outcome for outcome in outcomes if outcome.result is None]
     for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
         print(f"not in this study: {label} ({reason})")
-    _report_page(db, args.out, args.lock_timeout)
+    with phase("report"):
+        _report_page(db, args.out, args.lock_timeout)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60) if seconds >= 60 else (0, seconds)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds:.1f} s"
+
+
+def _phase_lines(command: str):
+    """A Phase that says when each phase of a study or sweep starts, and how long it took."""
+    @contextmanager
+    def phase(name: str):
+        print(f"{command}: {name} ...")
+        started = time.monotonic()
+        yield
+        print(f"{command}: {name} done in {_duration(time.monotonic() - started)}")
+
+    return phase
 
 
 def _sweep(args, db: Path) -> None:
@@ -957,7 +978,7 @@ def _sweep(args, db: Path) -> None:
 
     outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
                                    progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
-                                   on_status=SweepBar())
+                                   on_status=SweepBar(), phase=_phase_lines("sweep"))
     failed = sum(outcome.result is None for outcome in outcomes)
     print(f"sweep: {len(outcomes) - failed} of {len(outcomes)} runs stored, {failed} failed (see unavailable_sources)"
           + ("" if compared is None else f"; {compared} similarity scores stored"))

@@ -156,3 +156,16 @@ def test_a_task_carries_no_sentences_and_the_worker_reads_them_back(tmp_path):
                                          corpus_file))):
         bundles[name] = read_bundle(compute_task(RunTask(**{**task.__dict__, "bundles": str(tmp_path / name)})))
     assert np.load(bundles["whole"].vectors_file).tobytes() == np.load(bundles["apart"].vectors_file).tobytes()
+
+
+def test_a_sweep_says_when_each_phase_starts_and_how_long_it_took(tmp_path, capsys):
+    sweep = tmp_path / "phases.toml"
+    sweep.write_text('[analysis]\ntop_k = 3\npairs = []\n\n[train]\ncorpora = ["lee_background"]\ndims = [4]\n'
+                     'seeds = [1, 2]\nepochs = 1\n\n[compare]\nwords = 50\npermutations = 3\n\n'
+                     '[rotation_nulls]\nrotations = 3\n')
+    assert main(["sweep", str(sweep), "--db", str(tmp_path / "p.duckdb"), "--executor", "inline", "--no-mlflow"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sweep: ") and "..." in line
+             or " done in " in line]
+    assert [line.split(": ")[1].split(" ")[0] for line in lines] == ["runs", "runs", "comparisons", "comparisons",
+                                                                      "baselines", "baselines"]
+    assert all(line.endswith(" ...") for line in lines[::2]) and all(" done in " in line for line in lines[1::2])
