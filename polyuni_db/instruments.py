@@ -26,7 +26,7 @@ import numpy as np
 from polyuni_db.errors import PolyuniError
 from polyuni_db.executor import Cluster, RunOutcome, Task, run_tasks
 from polyuni_db.pipeline import fingerprint
-from polyuni_db.sources.base import Progress, no_progress
+from polyuni_db.sources.base import Phase, Progress, no_phase, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.read import StoredRun, load_run
 from polyuni_db.store.write import record_unavailable
@@ -209,8 +209,8 @@ class Instruments:
         return pairs
 
 
-def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome],
-                    rotations: int | None = None) -> int | None:
+def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome], rotations: int | None = None,
+                    phase: Phase = no_phase) -> int | None:
     """Every instrument the sweep file asks for, on the runs that were had (``outcomes``, in the
     sweep's order; a planted run whose recovery cannot be measured is recorded and marked failed
     there). Returns the similarity rows [compare] stored, or None without [compare]."""
@@ -221,14 +221,16 @@ def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome],
     had = [(run, index) for index, (run, outcome) in enumerate(zip(sweep.runs, outcomes)) if outcome.result is not None]
     planted = [(run, index) for run, index in had if run.reference]
     if planted:
-        _recovery(instruments, planted, outcomes)
+        with phase("planted"):
+            _recovery(instruments, planted, outcomes)
     stored = [run for run, index in had if outcomes[index].result is not None]
     # runs with planted pseudowords are measured against their references, not compared with every run
     compared = [run.label for run in stored if not run.reference]
     if file.filtered is not None:
-        for run in stored:
-            if run.trained:
-                add_filtered_variant(db_path, run.label, file.filtered.min_count, lock_timeout=lock_timeout)
+        with phase("filtered variants"):
+            for run in stored:
+                if run.trained:
+                    add_filtered_variant(db_path, run.label, file.filtered.min_count, lock_timeout=lock_timeout)
     for group in file.rotations:
         for seed in group.seeds if group.check else ():
             if {group.of, f"{group.of}_rot{seed}"} <= set(compared):
@@ -236,16 +238,20 @@ def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome],
     similarity = None
     if file.compare is not None:
         section = file.compare
-        similarity = instruments.compare(section.select(compared), {
-            "words_requested": section.words, "k": section.k, "permutations": section.permutations,
-            "seed": section.seed})
+        with phase("comparisons"):
+            similarity = instruments.compare(section.select(compared), {
+                "words_requested": section.words, "k": section.k, "permutations": section.permutations,
+                "seed": section.seed})
     if file.rotation_nulls is not None:
         from polyuni_db.compare import headline_runs
 
-        instruments.rotation_nulls(headline_runs(db_path, lock_timeout), rotations or file.rotation_nulls.rotations,
-                                   file.rotation_nulls.seed)
+        with phase("baselines"):
+            instruments.rotation_nulls(headline_runs(db_path, lock_timeout),
+                                       rotations or file.rotation_nulls.rotations, file.rotation_nulls.seed)
     if file.features is not None:
-        _features(instruments, file.features, compared, [(run.label, run.reference) for run in stored if run.reference])
+        with phase("feature sets"):
+            _features(instruments, file.features, compared,
+                      [(run.label, run.reference) for run in stored if run.reference])
     return similarity
 
 
