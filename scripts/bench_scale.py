@@ -87,7 +87,7 @@ def measure(folder: Path, runs: int, vocab: int, dims: int, vocabularies: int, t
             views[name] = {"rows": len(rows), "seconds": seconds}
     finally:
         connection.close()
-    listed, runs_seconds = timed(list_runs, db)
+    (_, listed), runs_seconds = timed(list_runs, db)
     timings: dict = {}
     page, report_seconds = timed(render_report, db, folder / "report", timings=timings)
     return {
