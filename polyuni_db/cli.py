@@ -85,6 +85,8 @@ def _add_executor_options(parser: argparse.ArgumentParser, default: str | None =
                         help="keep every run's bundle (Parquet rows, metadata, vectors) in DIR, for `polyuni "
                         "import` elsewhere and for reruns; on a cluster, a folder every worker can write "
                         "(default: a temporary folder beside the database, removed at the end)")
+    parser.add_argument("--yes", action="store_true",
+                        help="go ahead with more than 10,000 runs, or with local:N above 4 workers per core")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -118,8 +120,10 @@ def _seed(text: str) -> int:
 
 
 def _label(text: str) -> str:
-    if not text.strip() or text != text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a label: give a name without surrounding spaces")
+    from polyuni_db.labels import label_problem
+
+    if problem := label_problem(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a label: {problem}")
     return text
 
 
@@ -499,7 +503,7 @@ def _train_grid(args, db: Path, settings, grid: list) -> None:
             for source, label in grid]
     executor = args.executor or ("inline" if len(runs) == 1 else DEFAULT_EXECUTOR)
     outcomes = run_all(db, runs, executor, args.bundles, track=not args.no_mlflow, force=args.force,
-                       progress=Bars(), lock_timeout=args.lock_timeout, record_failures=False,
+                       progress=Bars(), lock_timeout=args.lock_timeout, record_failures=False, yes=args.yes,
                        on_outcome=_show_outcome if len(runs) > 1 else lambda outcome: None)
     failed = [outcome for outcome in outcomes if outcome.result is None]
     if len(runs) == 1:
@@ -747,7 +751,7 @@ def _study(args, db: Path) -> None:
 
     outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
                          progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
-                         bundles=args.bundles, on_status=SweepBar())
+                         bundles=args.bundles, on_status=SweepBar(), yes=args.yes)
     if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
         print("pairs not computed, their words missing from the model: "
               + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
@@ -756,6 +760,14 @@ def _study(args, db: Path) -> None:
     for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
         print(f"not in this study: {label} ({reason})")
     _report_page(db, args.out, args.lock_timeout)
+    _fail_if_any(failed, len(outcomes))
+
+
+def _fail_if_any(failed: list, total: int) -> None:
+    """A sweep or study with a failed run exits 1, after its summary: scripts and CI see it."""
+    if failed:
+        raise PolyuniError(f"{len(failed)} of {total} runs failed ({', '.join(o.label for o in failed[:5])}"
+                           f"{', ...' if len(failed) > 5 else ''}); see unavailable_sources")
 
 
 def _sweep(args, db: Path) -> None:
@@ -763,10 +775,11 @@ def _sweep(args, db: Path) -> None:
 
     outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
                                    progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
-                                   on_status=SweepBar())
-    failed = sum(outcome.result is None for outcome in outcomes)
-    print(f"sweep: {len(outcomes) - failed} of {len(outcomes)} runs stored, {failed} failed (see unavailable_sources)"
-          + ("" if compared is None else f"; {compared} similarity scores stored"))
+                                   on_status=SweepBar(), yes=args.yes)
+    failed = [outcome for outcome in outcomes if outcome.result is None]
+    print(f"sweep: {len(outcomes) - len(failed)} of {len(outcomes)} runs stored, {len(failed)} failed "
+          "(see unavailable_sources)" + ("" if compared is None else f"; {compared} similarity scores stored"))
+    _fail_if_any(failed, len(outcomes))
 
 
 def _import(args, db: Path) -> None:

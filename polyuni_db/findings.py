@@ -16,6 +16,9 @@ from polyuni_db.sources.base import Embedding
 
 DEFAULT_PAIRS = (("squirrel", "phone"), ("potato", "square"), ("poland", "yoga"))
 SMALL_MODEL_WORDS = 1_000  # models up to this size also store every vector and every pair's angle
+# The tables ``analyse`` may give, hence the only ones a run bundle may hold.
+ANALYSIS_TABLES = ("dimension_words", "difference_pairs", "difference_neighbours", "word_stats", "word_vectors",
+                   "pair_geometry", "word_superposition")
 
 
 @dataclass(frozen=True)

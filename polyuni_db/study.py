@@ -182,6 +182,7 @@ def run_study(
     executor: str = DEFAULT_EXECUTOR,
     bundles: Path | None = None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
+    yes: bool = False,
 ) -> list[StudyOutcome]:
     """Ingest every run of the preset on the executor; one that fails is recorded and the others go on.
     Runs with planted pseudowords are then measured against their references. Then every pair of
@@ -189,7 +190,7 @@ def run_study(
     preset's), the baseline of Approach 3's headline table; pairs that have it already are kept."""
     planned = plan(preset, with_google_news, progress)
     outcomes = run_all(db_path, planned, executor, bundles, track=track, progress=progress,
-                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
+                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status, yes=yes)
     for index, (run, outcome) in enumerate(zip(planned, outcomes)):
         if run.reference and outcome.result is not None:
             try:  # build again: the corpus is read once per plan, so this only names the planted words

@@ -21,6 +21,7 @@ Labels are those of `polyuni ingest` (``corpus_4_3``, ``corpus_4_3_s2``), with `
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -28,9 +29,10 @@ from pathlib import Path
 from typing import Callable
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, run_all
+from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, check_scale, run_all
 from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
 from polyuni_db.sources.base import Progress, no_progress
+from polyuni_db.sources.training import MAX_DIM, MAX_SEED
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 
 ALGORITHMS = {"skipgram": 1, "cbow": 0}
@@ -41,6 +43,14 @@ SECTIONS = {
     "pretrained": {"names": list},
     "compare": {"words": int, "k": int, "permutations": int, "seed": int},
 }
+# What each list holds, and the range of each number (lists: of every element), checked before any run.
+ELEMENTS = {"pairs": str, "corpora": str, "algorithms": str, "dims": int, "seeds": int, "names": str}
+RANGES = {"top_k": (1, None), "dims": (1, MAX_DIM), "seeds": (0, MAX_SEED), "window": (1, None),
+          "min_count": (1, None), "epochs": (1, None)}
+
+
+def _is(value, expected: type) -> bool:
+    return isinstance(value, expected) and not (expected is int and isinstance(value, bool))
 
 
 @dataclass(frozen=True)
@@ -68,8 +78,16 @@ def _checked(path: Path, content: dict) -> dict:
             expected = SECTIONS[section].get(key)
             if expected is None:
                 raise PolyuniError(f"{path}: unknown key {key!r} in [{section}]; use {', '.join(SECTIONS[section])}")
-            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            if not _is(value, expected):
                 raise PolyuniError(f"{path}: [{section}] {key} must be a {expected.__name__}, not {value!r}")
+            for element in value if expected is list else [value]:
+                if expected is list and not _is(element, ELEMENTS[key]):
+                    raise PolyuniError(f"{path}: [{section}] {key} must be a list of {ELEMENTS[key].__name__}s, "
+                                       f"not {value!r}")
+                low, high = RANGES.get(key, (None, None))
+                if (low is not None and element < low) or (high is not None and element > high):
+                    bounds = f"from {low:,} to {high:,}" if high is not None else f"at least {low:,}"
+                    raise PolyuniError(f"{path}: [{section}] {key} must be {bounds}, not {element!r}")
     return content
 
 
@@ -83,8 +101,9 @@ def _pairs(path: Path, texts: list) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def load_sweep(path: Path) -> Sweep:
-    """The sweep's runs from its TOML file; a one-line error for anything wrong in it."""
+def load_sweep(path: Path, executor: str = DEFAULT_EXECUTOR, yes: bool = False) -> Sweep:
+    """The sweep's runs from its TOML file; a one-line error for anything wrong in it, or for a grid
+    or ``executor`` too large without ``yes`` (before the runs are built)."""
     from polyuni_db.sources.corpora import load_corpus
     from polyuni_db.sources.pretrained import PretrainedSource
     from polyuni_db.sources.trained import TrainedSource, TrainParams
@@ -97,10 +116,13 @@ def load_sweep(path: Path) -> Sweep:
     except tomllib.TOMLDecodeError as error:
         raise PolyuniError(f"{path} is not valid TOML: {error}") from None
     analysis = content.get("analysis", {})
-    settings = AnalysisSettings(top_k=analysis.get("top_k", 10),
+    # without top_k, a model with fewer words ranks them all, as `polyuni ingest` does without --top-k
+    settings = AnalysisSettings(top_k=analysis.get("top_k", 10), all_if_fewer="top_k" not in analysis,
                                 pairs=_pairs(path, analysis["pairs"]) if "pairs" in analysis else DEFAULT_PAIRS)
     runs = []
     train = content.get("train")
+    grid = [len(train.get(key, [None])) for key in ("corpora", "algorithms", "dims", "seeds")] if train else [0]
+    check_scale(math.prod(grid) + len(content.get("pretrained", {}).get("names", [])), executor, yes)
     if train:
         lowercase = train.get("lowercase", False)
         read = cache(lambda name: load_corpus(name, lowercase=lowercase))
@@ -146,12 +168,13 @@ def run_sweep(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[RunOutcome], None] = lambda outcome: None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
+    yes: bool = False,
 ) -> tuple[list[RunOutcome], int | None]:
     """Every run of the sweep (stored or bundled ones skipped), then its comparisons when asked for:
     (outcomes in the file's order, similarity scores stored or None)."""
-    sweep = load_sweep(path)
+    sweep = load_sweep(path, executor, yes)
     outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
-                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
+                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status, yes=yes)
     if sweep.compare is None:
         return outcomes, None
     from polyuni_db.compare import DEFAULT_PERMUTATIONS, DEFAULT_WORDS, compare
