@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from polyuni_db.errors import PolyuniError
+from polyuni_db.errors import PolyuniError, quiet_numerics
 from polyuni_db.executor import DEFAULT_EXECUTOR, EXECUTOR_HELP
 from polyuni_db.findings import DEFAULT_PAIRS
 from polyuni_db.sources.files import FORMATS
@@ -854,6 +854,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # piped into `tee`, lines still show as they happen
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)
+    quiet_numerics()
     try:
         run(argv)
     except PolyuniError as error:

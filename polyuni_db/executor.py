@@ -34,7 +34,7 @@ from polyuni_db.bundle import (
     remove_stale_work_folders,
     work_folder,
 )
-from polyuni_db.errors import PolyuniError
+from polyuni_db.errors import PolyuniError, quiet_numerics
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.labels import shown
 from polyuni_db.pipeline import IngestResult, commit_bundle, run_identity
@@ -99,6 +99,7 @@ class SweepStatus:
 
 def compute_task(task: RunTask) -> Published:
     """The one task function: compute the run and publish its bundle."""
+    quiet_numerics()
     _hold_for_fault_tests(task)
     return compute_run(task.source, task.label, task.parameters, task.fingerprint, task.settings, Path(task.bundles))
 

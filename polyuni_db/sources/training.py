@@ -17,7 +17,7 @@ MAX_DIM = 100_000
 
 def check_dim(dim: int) -> None:
     if not 1 <= dim <= MAX_DIM:
-        raise PolyuniError(f"dimensions must be from 1 to {MAX_DIM:,}, not {dim:,}")
+        raise PolyuniError(f"dimensions must be from 1 to {MAX_DIM:,}, not {dim:,}: use fewer --dims")
 
 
 def check_seed(seed: int) -> None:
