@@ -203,7 +203,7 @@ REFUSED = {
     "a nullable key": lambda w: w.rewrite_table(
         "dimension_words", lambda t: t.cast(t.schema.set(0, t.schema.field(0).with_nullable(True)))),
     "a word twice": lambda w: w.rewrite_table(
-        "word_stats", lambda t: t.set_column(0, "word", pa.array([t.column("word")[0].as_py()] * len(t)))),
+        "word_stats", lambda t: t.set_column(0, t.field(0), pa.array([t.column("word")[0].as_py()] * len(t)))),
     "a table that is not a finding": lambda w: shutil.copytree(
         w.table("word_stats").parent, w.bundle / "table=runs"),
     "a measure against another run": lambda w: shutil.copytree(
