@@ -307,7 +307,8 @@ def read_bundle(path: Path, vectors_source: Path | None = None) -> Bundle:
     own = path / VECTORS_FILE
     by_reference = _entry(own, stat.S_IFREG) is None
     if by_reference and vectors_source is None:
-        raise _refuse(path, f"no {VECTORS_FILE}")
+        raise _refuse(path, f"no {VECTORS_FILE} (the bundle of a memory-mapped pretrained model carries none, "
+                      "and run.json may not name a file: ingest that model here instead)")
     vectors_file = Path(vectors_source) if by_reference else own
     _check_vectors(path, vectors_file, run)
     return Bundle(path, run, checked.metadata, tuple(checked.notes), checked.compute_seconds, vectors_file,

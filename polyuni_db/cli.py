@@ -783,12 +783,14 @@ def _sweep(args, db: Path) -> None:
 
 
 def _import(args, db: Path) -> None:
-    from polyuni_db.bundle import find_bundles
+    from polyuni_db.bundle import find_bundles, read_bundle
     from polyuni_db.pipeline import commit_bundle
 
     bundles = [bundle for path in args.paths for bundle in find_bundles(path)]
     if not bundles:
         raise PolyuniError(f"no bundles (folders named fingerprint=...) in {', '.join(map(str, args.paths))}")
+    for bundle in bundles:  # every bundle checked before any is imported: one refused, none written
+        read_bundle(bundle)
     for bundle in bundles:
         _print_result(commit_bundle(db, bundle, track=not args.no_mlflow, force=args.force,
                                     progress=Bars(), lock_timeout=args.lock_timeout))

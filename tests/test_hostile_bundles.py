@@ -384,3 +384,26 @@ def test_a_mutated_bundle_is_stored_as_it_says_or_refused_in_one_line(template, 
         assert (world.root / "outside" / "secret.txt").read_text() == "not yours\n"
     finally:
         shutil.rmtree(world.root, ignore_errors=True)
+
+
+def test_a_folder_with_one_hostile_bundle_imports_none(world, capsys):
+    """Every bundle of a folder is checked before any is imported."""
+    hostile = world.bundle.with_name(f"{BUNDLE_PREFIX}{'0' * 64}")
+    shutil.copytree(world.bundle, hostile)
+    assert "not the one its name says" in assert_refused_in_one_line(world, capsys, str(world.bundle.parent))
+
+
+def test_a_hostile_bundle_in_a_sweeps_bundle_folder_fails_its_run(world, capsys):
+    """`polyuni sweep --bundles DIR` commits a bundle found there for a planned run: checked the same."""
+    world.rewrite_table("dimension_words", lambda rows: rows.rename_columns(
+        [SQL_IN_A_NAME if name == "dimension" else name for name in rows.column_names]))
+    sweep = world.root / "outside" / "sweep.toml"
+    sweep.write_text('[train]\ncorpora = ["corpus_food"]\ndims = [3]\n')
+    code = main(["--db", str(world.db), "sweep", str(sweep), "--executor", "inline", "--bundles",
+                 str(world.bundle.parent), "--no-mlflow"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "sweep: 0 of 1 runs stored, 1 failed" in out
+    assert "dimension_words has columns" in err
+    assert read_only(world.db, "SELECT label FROM runs") == [("victim",)]
+    assert read_only(world.db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'pwned'") == [(0,)]
+    assert not (world.root / "stolen.csv").exists()
