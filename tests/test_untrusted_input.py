@@ -32,12 +32,12 @@ def files_under(folder) -> set:
 
 
 @pytest.mark.parametrize("grid, fragment", [
-    ('dims = ["a"]', "list of ints"),
-    ("dims = [1.5]", "list of ints"),
-    ("dims = [100000000]", "from 1 to 100,000"),
-    ("dims = [-1]", "from 1 to 100,000"),
-    ("dims = [2]\nseeds = [-1]", "seeds must be from 0"),
-    ("dims = [2]\nseeds = [2147483648]", "seeds must be from 0"),
+    ('dims = ["a"]', "[train] dims: input should be a valid integer"),
+    ("dims = [1.5]", "[train] dims: input should be a valid integer"),
+    ("dims = [100000000]", "[train] dims: input should be less than or equal to 100000"),
+    ("dims = [-1]", "[train] dims: input should be greater than or equal to 1"),
+    ("dims = [2]\nseeds = [-1]", "[train] seeds: input should be greater than or equal to 0"),
+    ("dims = [2]\nseeds = [2147483648]", "[train] seeds: input should be less than or equal to 2147483647"),
 ])
 def test_a_malformed_grid_is_one_line_before_any_work(tmp_path, capsys, grid, fragment):
     path = sweep_file(tmp_path, f'[train]\ncorpora = ["corpus_2"]\n{grid}\n')
@@ -51,7 +51,7 @@ def test_corpora_must_be_names(tmp_path, capsys):
     path = sweep_file(tmp_path, "[train]\ncorpora = [1]\ndims = [2]\n")
     code, _, err = polyuni(capsys, "--db", tmp_path / "p.duckdb", "sweep", path, "--executor", "inline")
     assert code == 1
-    one_line_error(err, "list of strs")
+    one_line_error(err, "[train] corpora: input should be a valid string")
 
 
 @pytest.mark.parametrize("extra, fragment", [
