@@ -395,12 +395,18 @@ def test_a_folder_with_one_hostile_bundle_imports_none(world, capsys):
 
 def test_a_hostile_bundle_in_a_sweeps_bundle_folder_fails_its_run(world, capsys):
     """`polyuni sweep --bundles DIR` commits a bundle found there for a planned run: checked the same."""
-    world.rewrite_table("dimension_words", lambda rows: rows.rename_columns(
-        [SQL_IN_A_NAME if name == "dimension" else name for name in rows.column_names]))
+    from polyuni_db.sweep import load_sweep
+
     sweep = world.root / "outside" / "sweep.toml"
     sweep.write_text('[train]\ncorpora = ["corpus_food"]\ndims = [3]\n')
-    code = main(["--db", str(world.db), "sweep", str(sweep), "--executor", "inline", "--bundles",
-                 str(world.bundle.parent), "--no-mlflow"])
+    planned = load_sweep(sweep).runs[0]
+    source, analysis = planned.build(world.db)
+    folder = world.root / "outside" / "bundles"
+    world.bundle = compute_run(source, *run_identity(source, planned.label, analysis), analysis, folder).folder
+    world.rewrite_table("dimension_words", lambda rows: rows.rename_columns(
+        [SQL_IN_A_NAME if name == "dimension" else name for name in rows.column_names]))
+    code = main(["--db", str(world.db), "sweep", str(sweep), "--executor", "inline", "--bundles", str(folder),
+                 "--no-mlflow"])
     out, err = capsys.readouterr()
     assert code == 1 and "sweep: 0 of 1 runs stored, 1 failed" in out
     assert "dimension_words has columns" in err
