@@ -142,11 +142,11 @@ def parse_executor(executor: str) -> tuple[str, int | str]:
 def check_scale(n_runs: int, executor: str, yes: bool) -> None:
     """Refuse, unless ``yes``, a grid of more than MAX_RUNS_WITHOUT_YES runs or a local cluster of more
     than MAX_WORKERS_PER_CORE_WITHOUT_YES workers per core: before anything is built or started."""
+    kind, workers = parse_executor(executor)
     if yes:
         return
     if n_runs > MAX_RUNS_WITHOUT_YES:
         raise PolyuniError(f"{n_runs:,} runs is more than {MAX_RUNS_WITHOUT_YES:,}: check the grid, or add --yes")
-    kind, workers = parse_executor(executor)
     cores = len(os.sched_getaffinity(0))
     if kind == "local" and workers > MAX_WORKERS_PER_CORE_WITHOUT_YES * cores:
         raise PolyuniError(f"--executor {executor}: {workers:,} worker processes on {cores} cores (more than "
