@@ -61,7 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from polyuni_db.errors import PolyuniError
 from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, check_scale, run_all
 from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
-from polyuni_db.sources.base import Progress, Source, no_progress
+from polyuni_db.sources.base import Phase, Progress, Source, no_phase, no_progress
 from polyuni_db.sources.training import ALGORITHMS, DEFAULT_ALGORITHM, MAX_DIM, MAX_SEED
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 
@@ -400,6 +400,7 @@ def run_sweep(
     with_on_request: bool = False,
     rotations: int | None = None,
     yes: bool = False,
+    phase: Phase = no_phase,
 ) -> tuple[list[RunOutcome], int | None]:
     """Every run of the sweep (stored or bundled ones skipped; one that fails is recorded and the
     others go on), then its instruments in the order each needs the last: planted recovery,
@@ -409,8 +410,9 @@ def run_sweep(
     from polyuni_db.instruments import run_instruments
 
     sweep = load_sweep(path, with_on_request, progress, executor, yes)
-    outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
-                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status, yes=yes)
+    with phase("runs"):
+        outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
+                           lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status, yes=yes)
     similarity = run_instruments(db_path, sweep, outcomes, executor=executor, rotations=rotations, progress=progress,
-                                 lock_timeout=lock_timeout)
+                                 lock_timeout=lock_timeout, phase=phase)
     return outcomes, similarity
