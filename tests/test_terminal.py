@@ -156,7 +156,7 @@ def test_a_task_carries_no_sentences_and_the_worker_reads_them_back(tmp_path):
     for name, task in (("whole", RunTask(source, label, parameters, fingerprint, AnalysisSettings(top_k=3), "")),
                        ("apart", RunTask(light, label, parameters, fingerprint, AnalysisSettings(top_k=3), "",
                                          corpus_file))):
-        bundles[name] = read_bundle(compute_task(RunTask(**{**task.__dict__, "bundles": str(tmp_path / name)})))
+        bundles[name] = read_bundle(compute_task(RunTask(**{**task.__dict__, "bundles": str(tmp_path / name)})).folder)
     assert np.load(bundles["whole"].vectors_file).tobytes() == np.load(bundles["apart"].vectors_file).tobytes()
 
 
