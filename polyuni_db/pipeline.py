@@ -19,8 +19,8 @@ from polyuni_db.bundle import (
     work_folder,
 )
 from polyuni_db.errors import PolyuniError
-from polyuni_db.labels import label_problem, shown
 from polyuni_db.findings import AnalysisSettings
+from polyuni_db.labels import label_problem, shown
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.store.bundles import import_bundle
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, database_file
