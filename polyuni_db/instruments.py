@@ -18,11 +18,11 @@ import itertools
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Iterator
 
 import numpy as np
 
+from polyuni_db.bundle import work_folder
 from polyuni_db.errors import PolyuniError
 from polyuni_db.executor import Cluster, RunOutcome, Task, run_tasks
 from polyuni_db.pipeline import fingerprint
@@ -122,8 +122,7 @@ def instruments_on(db_path: Path, executor: str = "inline", cluster: Cluster | N
         if cluster is None:
             cluster = stack.enter_context(Cluster(executor))
         if bundles is None:
-            bundles = Path(stack.enter_context(
-                TemporaryDirectory(prefix=".polyuni-bundles-", dir=Path(db_path).resolve().parent)))
+            bundles = stack.enter_context(work_folder(Path(db_path), "bundles"))
         yield Instruments(db_path, cluster, Path(bundles).resolve(), progress, lock_timeout)
 
 
