@@ -39,7 +39,7 @@ def synthetic_bundle(root: Path, number: int, vocab: int, dims: int, vocabularie
         "word_stats": pa.table({
             "word": pa.array([f"w{first + i}" for i in ranks]), "rank": pa.array(ranks + 1, pa.int32()),
             "count": pa.array(vocab - ranks, pa.int64()), "norm": pa.array(np.ones(vocab, np.float32)),
-            "trained": pa.array(np.ones(vocab, bool)),
+            "trained": pa.array(np.ones(vocab, bool)), "moved": pa.array(np.ones(vocab, np.float64)),
         }),
         "dimension_words": pa.table({
             "dimension": pa.array(np.repeat(np.arange(dims), 2 * top_k), pa.int32()),
@@ -57,7 +57,7 @@ def synthetic_bundle(root: Path, number: int, vocab: int, dims: int, vocabularie
            "mean_norm": 1.0, "load_seconds": 0.0, "analysis_seconds": 0.0,
            "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
     vectors = rng.standard_normal((vocab, dims), dtype=np.float32)
-    return publish(root, run["fingerprint"], lambda folder: _write(folder, run, tables, vectors, {}, (), 0.0))
+    return publish(root, run["fingerprint"], lambda folder: _write(folder, run, tables, vectors, None, {}, (), 0.0))
 
 
 def timed(function, *args, **kwargs) -> tuple[object, float]:
