@@ -27,7 +27,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 study: setup
-	$(BIN)/polyuni --db $(DB) study --preset blog --out reports/out
+	$(BIN)/polyuni --db $(DB) study --out reports/out
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -322,10 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"folder for index.html (default: {DEFAULT_REPORT_DIR})")
 
     study = commands.add_parser("study", help="ingest a preset's runs (skipping stored ones), then write the report")
-    study.add_argument("--preset", choices=PRESETS, default="blog",
-                       help="blog: the published study's models; quick: a small subset; controls: seeds, "
+    study.add_argument("--preset", choices=PRESETS, default="default",
+                       help="default: every section of the report in at most 15 minutes on two idle cores; "
+                       "blog: the published study's models; quick: a small subset; controls: seeds, "
                        "corpora, rotation, MiniLM and every pair compared; families: three corpora x "
-                       "Word2Vec skip-gram and CBOW, fastText and PPMI-SVD, every pair compared (default: blog)")
+                       "Word2Vec skip-gram and CBOW, fastText and PPMI-SVD, every pair compared (default: default)")
     study.add_argument("--with-google-news", action="store_true",
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
@@ -665,13 +666,15 @@ def run(argv: list[str] | None = None) -> None:
         _sql(args, db)
     elif args.command == "compare":
         from polyuni_db.compare import compare, rotation_nulls
+        from polyuni_db.verdict import record_verdict
 
         if args.axes_only:
             stored = rotation_nulls(db, args.labels, args.permutations, args.seed, Bars(), args.lock_timeout)
         else:
             stored = compare(db, args.labels, args.words, args.k, args.permutations, args.seed, Bars(), args.lock_timeout)
+        record_verdict(db, args.lock_timeout)
         print(f"{stored} similarity scores stored (pairs compared before with these settings are kept); "
-              "see the view similarity_scores")
+              "see the views similarity_scores and verdict")
     elif args.command == "bench":
         _bench(args)
     elif args.command == "mlflow-sync":
@@ -807,6 +810,7 @@ def _features(args, db: Path) -> None:
 
 def _match_features(args, db: Path) -> None:
     from polyuni_db.features import FeatureSettings, match_features
+    from polyuni_db.verdict import record_verdict
 
     settings = FeatureSettings(args.atoms, args.nonzero, args.words)
     for label_a, label_b, score in match_features(db, args.labels, settings, args.seed, args.shared_words,
@@ -814,7 +818,8 @@ def _match_features(args, db: Path) -> None:
         print(f"{label_a} ~ {label_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
               f"{score['n_words']:,} words (null {score['null_mean']:.3f}, z {score['z']:.1f}), "
               f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}")
-    print("see the views feature_universality and matched_features")
+    record_verdict(db, args.lock_timeout)
+    print("see the views feature_universality, matched_features and verdict")
 
 
 # DuckDB's words for a machine that cannot take a write (disk full, file size limit, permissions).

@@ -24,8 +24,9 @@ from polyuni_db.sources.trained import TrainedSource, TrainParams
 from polyuni_db.sources.training import DEFAULT_ALGORITHM, default_train_label
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.write import record_unavailable
+from polyuni_db.verdict import record_verdict
 
-PRESETS = ("blog", "quick", "controls", "families")
+PRESETS = ("default", "blog", "quick", "controls", "families")
 MINIMAL_DIMS = (2, 3, 4)
 # The minimal corpora whose sentences have more than one word. corpus_2 to corpus_5 are one-word
 # sentences: a word never has a context, so no setting can train them.
@@ -46,18 +47,54 @@ FILTER_MIN_COUNT = 5
 # Mid-sized corpora of three genres (news, speeches, web text): fastText trains on each in about a
 # minute here, where Brown takes three.
 FAMILY_CORPORA = ("lee_background", "state_union", "webtext")
+# The default preset (`polyuni study`, `make study`): every section of the report in one study of at
+# most 15 minutes on this 2-core machine idle. Each size is a choice made from measurements
+# (docs/methods.md, "The default preset"); the report's settings section prints this table.
+DEFAULT_STUDY = {
+    # Approach 1: the published minimal-corpus runs, and trained variants of the co-occurrence
+    # corpora over this many seeds (blog: 20): enough for a share of seeds, a third of the runs
+    "toy_seeds": 10,
+    # Approach 2 and 3: GloVe and the published Brown models (Brown at 50 dimensions is also the
+    # reference of planted polysemy)
+    "brown_dims": (3, 40, 50, 60),
+    # Brown at 50 dimensions with a second seed: the seed ceiling of the Brown comparisons, and the
+    # reference of the second planted run
+    "brown_seeds": (1, 2),
+    # controls and families: three mid-sized corpora (news, speeches, web text) x four algorithms
+    "corpora": FAMILY_CORPORA,
+    "algorithms": ("word2vec-sg", "word2vec-cbow", "fasttext", "ppmi-svd"),
+    # two seeds of every trained configuration: the seed ceiling of every comparison (PPMI-SVD has none)
+    "seeds": (1, 2),
+    # pretrained models against the trained ones; GloVe's rotation is the rotation control
+    "pretrained": (GLOVE_50, MINILM),
+    # planted polysemy: 50 pseudowords in Brown at 50 dimensions, two seeds for seed agreement
+    "planted_seeds": (1, 2),
+    # every pair of compared runs: shared words scored and shufflings of the null (controls: 5,000 and 100)
+    "compare_words": 2_000,
+    "permutations": 50,
+    # random rotations behind each random-axes baseline of Approach 3 (blog: 100)
+    "rotations": 50,
+    # features: dictionaries of GloVe (two seeds: the ceiling), MiniLM, Brown at 50 dimensions and
+    # the planted run on it, web text with skip-gram
+    "feature_atoms": 300,
+    "feature_words": 20_000,
+}
+
 # Feature sets per preset: settings and the runs (None: every run of the preset). The controls'
 # smallest corpora have a few thousand trained words, so fewer atoms there.
 FEATURE_PRESETS = {
+    "default": (FeatureSettings(atoms=DEFAULT_STUDY["feature_atoms"], words=DEFAULT_STUDY["feature_words"]),
+                ("glove", "minilm", "brown_50", "webtext_50")),
     "blog": (FeatureSettings(), ("glove", "brown_40", "brown_50", "brown_60")),
     "controls": (FeatureSettings(atoms=300, words=20_000), None),
 }
 PLANTED_CORPUS = "brown"  # ground truth: pseudowords planted in Brown, measured against the brown_50 runs
 PLANTED_PSEUDOWORDS = 50
 PLANTED_SEED = 1
+
 # Random rotations behind the headline table's baseline. The quick preset is a first look: its
 # pairs with GloVe rotate GloVe's 400,000 words, so it takes fewer.
-ROTATIONS = {"blog": DEFAULT_PERMUTATIONS, "quick": 20, "controls": DEFAULT_PERMUTATIONS,
+ROTATIONS = {"default": DEFAULT_STUDY["rotations"], "blog": DEFAULT_PERMUTATIONS, "quick": 20, "controls": DEFAULT_PERMUTATIONS,
              "families": DEFAULT_PERMUTATIONS}
 
 
@@ -150,6 +187,8 @@ def plan(preset: str, with_google_news: bool = False, progress: Progress = no_pr
         runs = [_family(read, name, algorithm, seed) for name in FAMILY_CORPORA
                 for algorithm in ("word2vec-sg", "word2vec-cbow", "fasttext") for seed in CONTROL_SEEDS]
         runs += [_family(read, name, "ppmi-svd", None) for name in FAMILY_CORPORA]
+    elif preset == "default":
+        runs = _default_plan(read)
     elif preset == "controls":
         runs = [_trained(read, name, CONTROL_DIM, seed) for name in CONTROL_CORPORA for seed in CONTROL_SEEDS]
         planted = cache(lambda name: plant_pseudowords(read(name), PLANTED_PSEUDOWORDS, PLANTED_SEED))
@@ -160,6 +199,31 @@ def plan(preset: str, with_google_news: bool = False, progress: Progress = no_pr
     if with_google_news:
         runs.append(_pretrained(GOOGLE_NEWS))
     return runs
+
+
+def _default_plan(read: Callable) -> list[PlannedRun]:
+    """The runs of DEFAULT_STUDY: the blog reproduction with fewer toy seeds, Brown at 50 dimensions
+    with a second seed, the three corpora through the four algorithm families, GloVe, its rotation
+    and MiniLM, and Brown with planted pseudowords."""
+    study = DEFAULT_STUDY
+    runs = [_trained(read, name, dim) for name in MINIMAL_CORPORA for dim in MINIMAL_DIMS]
+    runs += [_toy_trained(read, name, dim, seed) for name in TOY_CORPORA for dim in MINIMAL_DIMS
+             for seed in range(1, study["toy_seeds"] + 1)]
+    runs += [_trained(read, "brown", dim) for dim in study["brown_dims"]]
+    runs += [_trained(read, PLANTED_CORPUS, CONTROL_DIM, seed) for seed in study["brown_seeds"] if seed != 1]
+    runs += [_family(read, name, algorithm, None if algorithm == "ppmi-svd" else seed) for name in study["corpora"]
+             for algorithm in study["algorithms"] for seed in ((1,) if algorithm == "ppmi-svd" else study["seeds"])]
+    runs += [_pretrained(name) for name in study["pretrained"]] + [_rotation("glove", 1)]
+    planted = cache(lambda name: plant_pseudowords(read(name), PLANTED_PSEUDOWORDS, PLANTED_SEED))
+    return runs + [_planted(planted, PLANTED_CORPUS, CONTROL_DIM, seed) for seed in study["planted_seeds"]]
+
+
+def _compared_by_default(label: str) -> bool:
+    """Runs of the default preset compared pairwise: the 50-dimension runs and the pretrained ones. The
+    minimal models share only their corpora's words, and Brown at 3, 40 and 60 dimensions is the
+    published study's, which Approach 3 compares against random axes."""
+    published_brown = {f"{PLANTED_CORPUS}_{dim}" for dim in DEFAULT_STUDY["brown_dims"] if dim != CONTROL_DIM}
+    return not label.startswith("corpus_") and label not in published_brown
 
 
 def not_requested(preset: str, with_google_news: bool) -> list[tuple[str, str]]:
@@ -202,13 +266,20 @@ def run_study(
     compared = [run.label for run, outcome in zip(planned, outcomes) if outcome.result is not None and not run.reference]
     planted = [(run.label, run.reference) for run, outcome in zip(planned, outcomes)
                if outcome.result is not None and run.reference]
-    if preset == "controls":
+    if preset == "default":
+        compare(db_path, [label for label in compared if _compared_by_default(label)],
+                n_words=DEFAULT_STUDY["compare_words"], permutations=DEFAULT_STUDY["permutations"],
+                progress=progress, lock_timeout=lock_timeout)
+        if {"glove", "glove_rot1"} <= set(compared):
+            record_rotation_check(db_path, "glove", "glove_rot1", lock_timeout)
+    elif preset == "controls":
         _controls(db_path, compared, trained, progress, lock_timeout)
     elif preset == "families":  # every pair, for the contrasts of universality_by_factor
         compare(db_path, compared, n_words=CONTROL_WORDS, progress=progress, lock_timeout=lock_timeout)
     rotation_nulls(db_path, rotations=rotations or ROTATIONS[preset], progress=progress, lock_timeout=lock_timeout)
     if preset in FEATURE_PRESETS:
         _features(db_path, preset, compared, planted, progress, lock_timeout)
+    record_verdict(db_path, lock_timeout)
     return outcomes
 
 

@@ -388,3 +388,21 @@ class FeatureMatchScore(Base):
 FEATURE_SET_TABLES = tuple(
     model.__tablename__ for model in (Feature, WordFeature, AtomLoading, AtomScore, FeatureSetScore)
 )
+
+
+class VerdictInterval(Base):
+    """The bootstrap interval of one verdict question's effect size over its items (view verdict_items):
+    written when a study or a comparison ends; the view verdict shows it while ``n_items`` still matches."""
+
+    __tablename__ = "verdict_intervals"
+
+    question: Mapped[str] = mapped_column(String, primary_key=True)
+    item_group: Mapped[str] = mapped_column(String, primary_key=True)
+    n_items: Mapped[int] = mapped_column(Integer)
+    effect_size: Mapped[float | None] = mapped_column(Double)
+    ci_low: Mapped[float | None] = mapped_column(Double)
+    ci_high: Mapped[float | None] = mapped_column(Double)
+    confidence: Mapped[float] = mapped_column(Double)
+    n_resamples: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String)  # scipy.stats.bootstrap's
+    created_at: Mapped[datetime] = mapped_column(DateTime)

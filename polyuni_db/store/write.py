@@ -21,6 +21,7 @@ from polyuni_db.store.schema import (
     Run,
     Similarity,
     UnavailableSource,
+    VerdictInterval,
 )
 from polyuni_db.store.vectors import discard_vectors
 
@@ -221,3 +222,16 @@ def record_unavailable(path: Path, label: str, requested: str, reason: str,
                 label=label, requested=requested, reason=reason,
                 attempted_at=datetime.now(timezone.utc).replace(tzinfo=None),
             ))
+
+
+def write_verdict_intervals(path: Path, rows: list[dict], lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    """Replace every verdict interval (rows as in ``verdict_intervals``) in one transaction."""
+    from datetime import datetime, timezone
+
+    created_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            connection.execute(sa.delete(VerdictInterval))
+            if rows:
+                connection.execute(sa.insert(VerdictInterval), [{**row, "created_at": created_at} for row in rows])
