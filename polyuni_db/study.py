@@ -48,43 +48,46 @@ FILTER_MIN_COUNT = 5
 # minute here, where Brown takes three.
 FAMILY_CORPORA = ("lee_background", "state_union", "webtext")
 # The default preset (`polyuni study`, `make study`): every section of the report in one study of at
-# most 15 minutes on this 2-core machine idle. Each size is a choice made from measurements
-# (docs/methods.md, "The default preset"); the report's settings section prints this table.
-DEFAULT_STUDY = {
-    # Approach 1: the published minimal-corpus runs, and trained variants of the co-occurrence
-    # corpora over this many seeds (blog: 20): enough for a share of seeds, a third of the runs
-    "toy_seeds": 10,
-    # Approach 2 and 3: GloVe and the published Brown models (Brown at 50 dimensions is also the
-    # reference of planted polysemy)
-    "brown_dims": (3, 40, 50, 60),
-    # Brown at 50 dimensions with a second seed: the seed ceiling of the Brown comparisons, and the
-    # reference of the second planted run
-    "brown_seeds": (1, 2),
-    # controls and families: three mid-sized corpora (news, speeches, web text) x four algorithms
-    "corpora": FAMILY_CORPORA,
-    "algorithms": ("word2vec-sg", "word2vec-cbow", "fasttext", "ppmi-svd"),
-    # two seeds of every trained configuration: the seed ceiling of every comparison (PPMI-SVD has none)
-    "seeds": (1, 2),
-    # pretrained models against the trained ones; GloVe's rotation is the rotation control
-    "pretrained": (GLOVE_50, MINILM),
-    # planted polysemy: 50 pseudowords in Brown at 50 dimensions, two seeds for seed agreement
-    "planted_seeds": (1, 2),
-    # every pair of compared runs: shared words scored and shufflings of the null (controls: 5,000 and 100)
-    "compare_words": 2_000,
-    "permutations": 50,
-    # random rotations behind each random-axes baseline of Approach 3 (blog: 100)
-    "rotations": 50,
-    # features: dictionaries of GloVe (two seeds: the ceiling), MiniLM, Brown at 50 dimensions and
-    # the planted run on it, web text with skip-gram
-    "feature_atoms": 300,
-    "feature_words": 20_000,
-}
+# most 15 minutes on this 2-core machine idle. One row per setting: name, value, and why that size (from
+# measurements, docs/methods.md "The default preset"); the report's settings section shows this table.
+DEFAULT_CHOICES = (
+    ("minimal_corpora", MINIMAL_CORPORA, "Approach 1: every minimal corpus of the published study at 2, 3 and 4 "
+                                         "dimensions with its published settings (under a second a run)"),
+    ("toy_corpora", TOY_CORPORA, "the minimal corpora whose sentences have more than one word: trained variants"),
+    ("toy_seeds", 10, "trained seeds per toy configuration (blog: 20): 150 runs of about a second each, and a "
+                      "share of seeds still moves in steps of 0.1"),
+    ("reference_corpus", "brown", "the published study's trained corpus: Approaches 2 and 3, planted polysemy"),
+    ("reference_dims", (3, 40, 50, 60), "the published Brown models; Brown at 50 dimensions is also the "
+                                        "reference of planted polysemy"),
+    ("reference_seeds", (1, 2), "Brown at 50 dimensions with a second seed: a seed ceiling for the Brown "
+                                "comparisons and the reference of the second planted run"),
+    ("pairs", DEFAULT_PAIRS, "the published difference pairs of Approach 2"),
+    ("corpora", FAMILY_CORPORA, "controls and families on three mid-sized corpora of three genres (news, "
+                                "speeches, web text): seconds to a minute a run where Brown takes minutes"),
+    ("algorithms", ("word2vec-sg", "word2vec-cbow", "fasttext", "ppmi-svd"), "the four algorithm families"),
+    ("seeds", (1, 2), "two seeds of every trained configuration: the seed ceiling of every comparison "
+                      "(PPMI-SVD has no seed); the controls preset's third seed adds little to a mean of pairs"),
+    ("pretrained", (GLOVE_50, MINILM), "two pretrained models against the trained ones; GloVe's rotation is "
+                                       "the rotation control"),
+    ("planted_seeds", (1, 2), "50 pseudowords planted in the reference corpus at 50 dimensions, two seeds for "
+                              "seed agreement"),
+    ("compare_words", 2_000, "shared words scored per pair of compared runs (controls: 5,000): the cost of a "
+                             "comparison grows with them, and 325 pairs are compared"),
+    ("permutations", 50, "shufflings behind each null (controls: 100): the null mean moves little past 50, "
+                         "and a p-value below 0.05 needs 20"),
+    ("rotations", 50, "random rotations behind each random-axes baseline of Approach 3 (blog: 100)"),
+    ("feature_atoms", 300, "atoms of each feature dictionary (blog: 1,000), as the controls preset: the "
+                           "smaller corpora have a few thousand trained words"),
+    ("feature_words", 20_000, "most frequent words a dictionary is fitted on (blog: 50,000)"),
+    ("feature_runs", ("glove", "minilm", "brown_50", "webtext_50"), "runs with a feature dictionary: two "
+                     "pretrained and two trained, on different corpora; the planted run on brown_50 gets one too"),
+    ("feature_ceiling_run", "glove", "the run with two dictionary seeds: the ceiling of feature universality"),
+)
+DEFAULT_STUDY = {name: value for name, value, _ in DEFAULT_CHOICES}
 
 # Feature sets per preset: settings and the runs (None: every run of the preset). The controls'
 # smallest corpora have a few thousand trained words, so fewer atoms there.
 FEATURE_PRESETS = {
-    "default": (FeatureSettings(atoms=DEFAULT_STUDY["feature_atoms"], words=DEFAULT_STUDY["feature_words"]),
-                ("glove", "minilm", "brown_50", "webtext_50")),
     "blog": (FeatureSettings(), ("glove", "brown_40", "brown_50", "brown_60")),
     "controls": (FeatureSettings(atoms=300, words=20_000), None),
 }
@@ -94,7 +97,7 @@ PLANTED_SEED = 1
 
 # Random rotations behind the headline table's baseline. The quick preset is a first look: its
 # pairs with GloVe rotate GloVe's 400,000 words, so it takes fewer.
-ROTATIONS = {"default": DEFAULT_STUDY["rotations"], "blog": DEFAULT_PERMUTATIONS, "quick": 20, "controls": DEFAULT_PERMUTATIONS,
+ROTATIONS = {"blog": DEFAULT_PERMUTATIONS, "quick": 20, "controls": DEFAULT_PERMUTATIONS,
              "families": DEFAULT_PERMUTATIONS}
 
 
@@ -146,10 +149,11 @@ def _trained(read: Callable, corpus_name: str, dim: int, seed: int | None = 1, p
                       build, trained=True)
 
 
-def _family(read: Callable, corpus_name: str, algorithm: str, seed: int | None) -> PlannedRun:
+def _family(read: Callable, corpus_name: str, algorithm: str, seed: int | None,
+            pairs: tuple = DEFAULT_PAIRS) -> PlannedRun:
     """One algorithm of the families preset at 50 dimensions, with Word2Vec's defaults (CBOW: sg 0)."""
     params = TrainParams(sg=0) if algorithm == "word2vec-cbow" else TrainParams()
-    return _trained(read, corpus_name, CONTROL_DIM, seed, params, algorithm=algorithm)
+    return _trained(read, corpus_name, CONTROL_DIM, seed, params, pairs=pairs, algorithm=algorithm)
 
 
 def _planted(planted: Callable, corpus_name: str, dim: int, seed: int) -> PlannedRun:
@@ -202,28 +206,32 @@ def plan(preset: str, with_google_news: bool = False, progress: Progress = no_pr
 
 
 def _default_plan(read: Callable) -> list[PlannedRun]:
-    """The runs of DEFAULT_STUDY: the blog reproduction with fewer toy seeds, Brown at 50 dimensions
-    with a second seed, the three corpora through the four algorithm families, GloVe, its rotation
-    and MiniLM, and Brown with planted pseudowords."""
+    """The runs of DEFAULT_STUDY: the blog reproduction with fewer toy seeds, the reference corpus at
+    50 dimensions with a second seed, the corpora through the algorithm families, the pretrained models
+    and GloVe's rotation, and the reference corpus with planted pseudowords. A run planned twice (a
+    reference corpus among the corpora) is planned once."""
     study = DEFAULT_STUDY
-    runs = [_trained(read, name, dim) for name in MINIMAL_CORPORA for dim in MINIMAL_DIMS]
-    runs += [_toy_trained(read, name, dim, seed) for name in TOY_CORPORA for dim in MINIMAL_DIMS
+    reference, pairs = study["reference_corpus"], study["pairs"]
+    runs = [_trained(read, name, dim) for name in study["minimal_corpora"] for dim in MINIMAL_DIMS]
+    runs += [_toy_trained(read, name, dim, seed) for name in study["toy_corpora"] for dim in MINIMAL_DIMS
              for seed in range(1, study["toy_seeds"] + 1)]
-    runs += [_trained(read, "brown", dim) for dim in study["brown_dims"]]
-    runs += [_trained(read, PLANTED_CORPUS, CONTROL_DIM, seed) for seed in study["brown_seeds"] if seed != 1]
-    runs += [_family(read, name, algorithm, None if algorithm == "ppmi-svd" else seed) for name in study["corpora"]
+    runs += [_trained(read, reference, dim, pairs=pairs) for dim in study["reference_dims"]]
+    runs += [_trained(read, reference, CONTROL_DIM, seed, pairs=pairs) for seed in study["reference_seeds"] if seed != 1]
+    runs += [_family(read, name, algorithm, None if algorithm == "ppmi-svd" else seed, pairs) for name in study["corpora"]
              for algorithm in study["algorithms"] for seed in ((1,) if algorithm == "ppmi-svd" else study["seeds"])]
-    runs += [_pretrained(name) for name in study["pretrained"]] + [_rotation("glove", 1)]
+    runs += [_pretrained(name) for name in study["pretrained"]]
+    runs += [_rotation("glove", 1)] if GLOVE_50 in study["pretrained"] else []
     planted = cache(lambda name: plant_pseudowords(read(name), PLANTED_PSEUDOWORDS, PLANTED_SEED))
-    return runs + [_planted(planted, PLANTED_CORPUS, CONTROL_DIM, seed) for seed in study["planted_seeds"]]
+    runs += [_planted(planted, reference, CONTROL_DIM, seed) for seed in study["planted_seeds"]]
+    return list({run.label: run for run in runs}.values())
 
 
 def _compared_by_default(label: str) -> bool:
     """Runs of the default preset compared pairwise: the 50-dimension runs and the pretrained ones. The
     minimal models share only their corpora's words, and Brown at 3, 40 and 60 dimensions is the
     published study's, which Approach 3 compares against random axes."""
-    published_brown = {f"{PLANTED_CORPUS}_{dim}" for dim in DEFAULT_STUDY["brown_dims"] if dim != CONTROL_DIM}
-    return not label.startswith("corpus_") and label not in published_brown
+    published = {f"{DEFAULT_STUDY['reference_corpus']}_{dim}" for dim in DEFAULT_STUDY["reference_dims"] if dim != CONTROL_DIM}
+    return not label.startswith("corpus_") and label not in published
 
 
 def not_requested(preset: str, with_google_news: bool) -> list[tuple[str, str]]:
@@ -276,8 +284,9 @@ def run_study(
         _controls(db_path, compared, trained, progress, lock_timeout)
     elif preset == "families":  # every pair, for the contrasts of universality_by_factor
         compare(db_path, compared, n_words=CONTROL_WORDS, progress=progress, lock_timeout=lock_timeout)
-    rotation_nulls(db_path, rotations=rotations or ROTATIONS[preset], progress=progress, lock_timeout=lock_timeout)
-    if preset in FEATURE_PRESETS:
+    preset_rotations = DEFAULT_STUDY["rotations"] if preset == "default" else ROTATIONS[preset]
+    rotation_nulls(db_path, rotations=rotations or preset_rotations, progress=progress, lock_timeout=lock_timeout)
+    if preset in FEATURE_PRESETS or preset == "default":
         _features(db_path, preset, compared, planted, progress, lock_timeout)
     record_verdict(db_path, lock_timeout)
     return outcomes
@@ -289,13 +298,14 @@ def _features(db_path: Path, preset: str, stored: list[str], planted: list[tuple
     features matched: blog, every pair; controls, every pair of the first-seed runs and GloVe's rotation.
     A planted run (``planted``: run, reference) whose reference got a feature set gets one too, for
     the features instrument of planted polysemy; it is kept out of the matching, as out of compare."""
-    settings, labels = FEATURE_PRESETS[preset]
+    settings, labels = (FeatureSettings(atoms=DEFAULT_STUDY["feature_atoms"], words=DEFAULT_STUDY["feature_words"]),
+                        DEFAULT_STUDY["feature_runs"]) if preset == "default" else FEATURE_PRESETS[preset]
     labels = [label for label in stored if labels is None or label in labels]
     labels = [label for label in labels if preset != "controls" or not label.endswith(("_s2", "_s3"))]
     fitted = []
     for label in labels:
         try:
-            compute_features(db_path, [label], settings, [1, 2] if label == "glove" else [1], n_jobs=2,
+            compute_features(db_path, [label], settings, [1, 2] if label == _feature_ceiling_run(preset) else [1], n_jobs=2,
                              progress=progress, lock_timeout=lock_timeout)
             fitted.append(label)
         except PolyuniError:  # too few trained words for the atoms: the report lists the feature sets there are
@@ -306,6 +316,11 @@ def _features(db_path: Path, preset: str, stored: list[str], planted: list[tuple
         if reference in fitted:
             compute_features(db_path, [label], settings, [1], n_jobs=2, progress=progress, lock_timeout=lock_timeout)
             record_feature_recovery(db_path, label, reference, settings, lock_timeout=lock_timeout)
+
+
+def _feature_ceiling_run(preset: str) -> str:
+    """The run whose features get two dictionary seeds, the ceiling of their universality."""
+    return DEFAULT_STUDY["feature_ceiling_run"] if preset == "default" else "glove"
 
 
 def _controls(db_path: Path, labels: list[str], trained: list[str], progress: Progress, lock_timeout: float) -> None:

@@ -10,9 +10,10 @@ from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.read import read_only_query
 from polyuni_db.store.write import write_verdict_intervals
 
+# The answer first: one row per question; the report's first table shows these rows as they are.
+VERDICT = "SELECT * FROM verdict"
 ITEMS = ("SELECT question, item_group, value, null_value, ceiling FROM verdict_items "
          "WHERE value IS NOT NULL AND null_value IS NOT NULL AND ceiling IS NOT NULL ORDER BY question, item_group, item")
-ROWS = "SELECT * FROM verdict ORDER BY position"
 
 
 def record_verdict(db_path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int:
@@ -34,4 +35,4 @@ def record_verdict(db_path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) ->
 
 def verdict_rows(db_path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> tuple[list[str], list[tuple]]:
     """The verdict as the view holds it: (columns, rows), one row per question."""
-    return read_only_query(db_path, ROWS, lock_timeout)
+    return read_only_query(db_path, VERDICT, lock_timeout)

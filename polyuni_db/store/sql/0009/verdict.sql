@@ -8,21 +8,21 @@
 -- against those that change only the corpus, both against the agreement of two seeds. A question
 -- without items says which command measures it.
 CREATE OR REPLACE VIEW verdict AS
-WITH questions(position, question, instrument, items, ceiling_kind, section, command) AS (VALUES
-    (1, 'dimension words', 'top-5 axis words in common, share of the smaller model''s 5 words a dimension; null: random axes (rotations)',
-        'pairs of models', 'two seeds', 'approach-3', 'polyuni study'),
-    (2, 'difference vectors', 'top-10 neighbours of v_a − v_b shared by two models; null: another word pair''s neighbours',
-        'word pairs in pairs of models', 'two seeds', 'approach-2', 'polyuni study'),
-    (3, 'toy superposition', 'seeds agreeing whether two words interfere (|cos| > 0.5), |2 share − 1|; null: the seeds'' initial vectors',
-        'word pairs of toy models', 'maximum (every seed agrees)', 'approach-1', 'polyuni study'),
-    (4, 'representational similarity', 'mutual 10-NN alignment; null: shuffled word correspondence',
-        'pairs of models', 'two seeds (maximum 1 without)', 'controls', 'polyuni study'),
-    (5, 'features', 'mean matched |r| of dictionary atoms; null: shuffled word correspondence',
-        'pairs of models', 'two dictionary seeds (maximum 1 without)', 'features', 'polyuni study'),
-    (6, 'planted polysemy', 'span cosine of a planted pseudoword on its two words; null: two random words',
-        'pseudowords', 'maximum (in the span)', 'planted', 'polyuni study'),
-    (7, 'data vs algorithm vs seed', 'mutual 10-NN alignment of pairs that change only the algorithm; null: shuffled word correspondence',
-        'pairs of runs on one corpus', 'two seeds', 'families', 'polyuni study')
+WITH questions(position, question, instrument, items, section, command) AS (VALUES
+    (1, 'dimension words', 'top-5 axis words two models share, per slot of the smaller model; null: random axes; ceiling: two seeds',
+        'pairs of models', 'approach-3', 'polyuni study'),
+    (2, 'difference vectors', 'top-10 neighbours of v_a − v_b two models share; null: another word pair''s neighbours; ceiling: two seeds',
+        'word pairs × pairs of models', 'approach-2', 'polyuni study'),
+    (3, 'toy superposition', 'seeds agreeing whether two words interfere, |2 share − 1|; null: the seeds'' initial vectors; ceiling: 1',
+        'word pairs of toy models', 'approach-1', 'polyuni study'),
+    (4, 'representational similarity', 'mutual 10-NN alignment; null: shuffled words; ceiling: two seeds (1 without)',
+        'pairs of models', 'controls', 'polyuni study'),
+    (5, 'features', 'mean matched |r| of dictionary atoms; null: shuffled words; ceiling: two dictionary seeds (1 without)',
+        'pairs of models', 'features', 'polyuni study'),
+    (6, 'planted polysemy', 'span cosine of a pseudoword on its two words; null: two random words; ceiling: 1',
+        'pseudowords', 'planted', 'polyuni study'),
+    (7, 'data vs algorithm vs seed', 'mutual 10-NN of runs that differ only in algorithm; null: shuffled words; ceiling: two seeds',
+        'pairs of runs', 'families', 'polyuni study')
 ), measured AS (
     SELECT question, item_group, count(*) AS n_items,
            avg(value) AS measured, avg(null_value) AS null_value, avg(ceiling) AS ceiling,
@@ -43,13 +43,14 @@ WITH questions(position, question, instrument, items, ceiling_kind, section, com
                 WHEN ci_low > 0.75 THEN 'near the ceiling'
                 WHEN ci_low > 0 THEN 'above chance, short of the ceiling'
                 ELSE 'not distinguishable from chance' END AS judgement,
-           format('{:.2f} ({:.2f} to {:.2f})', effect_size, ci_low, ci_high) AS effect_text
+           CASE WHEN ci_low IS NULL THEN format('{:.2f} (no interval)', effect_size)
+                ELSE format('{:.2f} (95 % CI {:.2f} to {:.2f})', effect_size, ci_low, ci_high) END AS effect_text
     FROM intervals
 )
-SELECT q.position, q.question, q.instrument, m.measured, m.null_value, m.ceiling, q.ceiling_kind,
+SELECT q.question, q.instrument, m.measured, m.null_value, m.ceiling,
        m.effect_size, m.ci_low, m.ci_high, m.n_items, q.items,
        CASE
-           WHEN m.n_items IS NULL THEN format('Not measured in this database: `{}` measures it.', q.command)
+           WHEN m.n_items IS NULL THEN format('Not measured in this database: {} measures it.', q.command)
            WHEN m.effect_size IS NULL THEN format('Measured {:.3f} against {:.3f} by chance over {} {}, but the ceiling ({:.3f}) is not above chance, so there is no effect size.',
                                                   m.measured, m.null_value, m.n_items, q.items, m.ceiling)
            WHEN q.question = 'data vs algorithm vs seed' THEN format(
