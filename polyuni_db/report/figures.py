@@ -159,11 +159,11 @@ def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None
     pairs = list(itertools.combinations(range(dims), 2))
     columns = min(3, len(pairs))
     rows = math.ceil(len(pairs) / columns)
-    figure = Figure(figsize=(3.6 * columns, 3.4 * rows + (0.4 if title else 0)), layout="constrained")
+    figure = Figure(figsize=(2.7 * columns, 2.6 * rows + (0.4 if title else 0)), layout="constrained")
     if title:
         figure.suptitle(title, fontsize=12, fontweight="bold")
     limit = (reach or float(np.abs(vectors).max())) * 1.35 or 1.0
-    points_per_unit = 3.0 * 72 / (2 * limit)  # about 3 inches of axes across 2 * limit
+    points_per_unit = 2.1 * 72 / (2 * limit)  # about 2.1 inches of axes across 2 * limit
     # the same few ticks on every plot, laid out once: tick layout is half of the drawing time
     ticks = MaxNLocator(nbins=4, symmetric=True).tick_values(-limit, limit)
     ticks = ticks[np.abs(ticks) <= limit]

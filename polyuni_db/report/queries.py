@@ -459,7 +459,7 @@ FEATURE_UNIVERSALITY = """SELECT u.label_a AS "Model 1", u.label_b AS "Model 2",
        round(u.null_mean, 3) AS "null mean", round(u.z, 1) AS z, u.p_value AS "p-value",
        round(u.seed_ceiling, 3) AS "seed ceiling",
        u.n_matched_above_threshold AS "atoms matched above threshold", u.threshold,
-       round(u.null_above_threshold, 1) AS "null above threshold"
+       u.null_above_threshold AS "null above threshold"
 FROM feature_universality AS u
 LEFT JOIN model_overlap AS o ON o.label_a = u.label_a AND o.label_b = u.label_b
 ORDER BY u.label_a, u.label_b"""
