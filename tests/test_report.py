@@ -306,29 +306,70 @@ def test_runs_from_before_moved_was_measured_still_render(study, tmp_path):
     assert "were ingested before polyuni measured how far training moves a vector" in section
 
 
-# A small stand-in of the default preset: every part of it (minimal and toy models, a reference corpus
-# with two seeds and planted pseudowords, two corpora through two algorithm families, features), at
-# sizes a test can afford. No pretrained model: the quick preset's tests cover GloVe.
-STAND_IN = {
-    "minimal_corpora": ("corpus_4",), "toy_corpora": ("corpus_bark",), "toy_seeds": 2,
-    "reference_corpus": "lee_background", "reference_dims": (50,), "reference_seeds": (1, 2),
-    "pairs": (("australia", "night"), ("israel", "children"), ("power", "match")),
-    "corpora": ("lee_background", "head500"), "algorithms": ("word2vec-sg", "ppmi-svd"), "seeds": (1, 2),
-    "pretrained": (), "planted_seeds": (1, 2), "compare_words": 500, "permutations": 10, "rotations": 10,
-    "feature_atoms": 40, "feature_words": 2_000, "feature_runs": ("lee_background_50", "head500_50", "head500_ppmi-svd_50"),
-    "feature_ceiling_run": "lee_background_50",
-}
+# A small stand-in of the default preset: every section of it (minimal and toy models, a reference
+# corpus with two seeds and planted pseudowords, two corpora through two algorithm families, the
+# comparisons, rotation nulls and features), at sizes a test can afford. No pretrained model: the quick
+# preset's tests cover GloVe.
+STAND_IN = """
+[analysis]
+top_k = 10
+pairs = ["australia:night", "israel:children", "power:match"]
+
+[[train]]
+corpora = ["corpus_4"]
+dims = [2, 3, 4]
+
+[[train]]
+corpora = ["corpus_bark"]
+dims = [2, 3, 4]
+seeds = [1, 2]
+suffix = "trained"
+pairs = []
+sample = 0
+epochs = 1000
+
+[[train]]
+corpora = ["lee_background", "head500"]
+algorithms = ["word2vec-sg", "ppmi-svd"]
+dims = [50]
+seeds = [1, 2]
+
+[pseudowords]
+corpus = "lee_background"
+count = 50
+seed = 1
+dims = [50]
+seeds = [1, 2]
+
+[compare]
+runs = ["*_50", "*_50_s2"]
+words = 500
+permutations = 10
+
+[rotation_nulls]
+rotations = 10
+
+[features]
+runs = ["lee_background_50", "head500_50", "head500_ppmi-svd_50"]
+ceiling = ["lee_background_50"]
+atoms = 40
+words = 2000
+"""
 
 
 @pytest.fixture(scope="module")
-def default_study(tmp_path_factory, monkeypatch_module):
-    from polyuni_db import study as presets
+def default_study(tmp_path_factory):
+    import tomllib
 
-    assert set(STAND_IN) == set(presets.DEFAULT_STUDY)  # a stand-in of every setting
-    monkeypatch_module.setattr(presets, "DEFAULT_STUDY", STAND_IN)
+    from polyuni_db.study import DEFAULT_PRESET, preset_path
+
+    sections = set(tomllib.loads(preset_path(DEFAULT_PRESET).read_text(encoding="utf-8")))
+    assert sections - {"pretrained", "rotations"} == set(tomllib.loads(STAND_IN))  # a stand-in of every part
     folder = tmp_path_factory.mktemp("default")
+    sweep = folder / "stand_in.toml"
+    sweep.write_text(STAND_IN, encoding="utf-8")
     db = folder / "default.duckdb"
-    run_study(db, "default", track=False, executor="inline")
+    run_study(db, sweep, track=False, executor="inline")
     page = render_report(db, folder / "out")
     return db, page, page.read_text(encoding="utf-8")
 

@@ -19,7 +19,7 @@ from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names, load_corpus
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
-from polyuni_db.study import DEFAULT_CHOICES
+from polyuni_db.study import DEFAULT_PRESET, preset_path
 from polyuni_db.tracking import tracking_uri
 
 TEMPLATES = resource_folder("templates")
@@ -360,7 +360,7 @@ def gather(connection, db_path: Path) -> dict:
         "overlap_minimal": run(connection, queries.OVERLAP_MINIMAL),
         "heatmap": _overlap_heatmap(overlap),
         "settings": run(connection, queries.SETTINGS),
-        "default_preset": DEFAULT_CHOICES,
+        "default_preset": preset_path(DEFAULT_PRESET).read_text(encoding="utf-8"),
         "controls": _controls(connection),
         "families": _families(connection),
         "planted": _planted(connection),
