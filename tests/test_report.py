@@ -473,6 +473,6 @@ def test_the_default_preset_plans_every_part_once():
     labels = [run.label for run in planned]
     assert len(labels) == len(set(labels))
     for label in ("corpus_4_2", "corpus_bark_4_trained_s10", "brown_3", "brown_50_s2", "webtext_fasttext_50_s2",
-                  "lee_background_ppmi-svd_50", "state_union_word2vec-cbow_50", "glove", "glove_rot1", "minilm"):
+                  "lee_background_ppmi-svd_50", "webtext_word2vec-cbow_50", "glove", "glove_rot1", "minilm"):
         assert label in labels
     assert {run.reference for run in planned if run.reference} == {"brown_50", "brown_50_s2"}
