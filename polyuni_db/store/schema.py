@@ -406,3 +406,17 @@ class VerdictInterval(Base):
     n_resamples: Mapped[int] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String)  # scipy.stats.bootstrap's
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# Arrow types of the column types above: what rows handed to the database (and bundles' Parquet
+# files) hold, so that a table is checked against its declaration before it is inserted.
+ARROW_TYPES = {Integer: "int32", Float: "float32", Double: "float64", String: "string", Boolean: "bool"}
+
+
+def arrow_schema(table: str, without: tuple[str, ...] = ("run_id",)):
+    """The Arrow schema of ``table``'s rows as handed to ``insert_rows`` (names, types, nullability,
+    in the table's column order), without the key columns the writer adds."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(column.name, ARROW_TYPES[type(column.type)], nullable=bool(column.nullable))
+                      for column in Base.metadata.tables[table].columns if column.name not in without])
