@@ -43,8 +43,10 @@ WITH questions(position, question, instrument, items, section, command) AS (VALU
                 WHEN ci_low > 0.75 THEN 'near the ceiling'
                 WHEN ci_low > 0 THEN 'above chance, short of the ceiling'
                 ELSE 'not distinguishable from chance' END AS judgement,
-           CASE WHEN ci_low IS NULL THEN format('{:.2f} (no interval)', effect_size)
-                ELSE format('{:.2f} (95 % CI {:.2f} to {:.2f})', effect_size, ci_low, ci_high) END AS effect_text
+           -- rounded, then + 0.0: a value that rounds to zero reads 0.00, not -0.00
+           CASE WHEN ci_low IS NULL THEN format('{:.2f} (no interval)', round(effect_size, 2) + 0.0)
+                ELSE format('{:.2f} (95 % CI {:.2f} to {:.2f})', round(effect_size, 2) + 0.0,
+                            round(ci_low, 2) + 0.0, round(ci_high, 2) + 0.0) END AS effect_text
     FROM intervals
 )
 SELECT q.question, q.instrument, m.measured, m.null_value, m.ceiling,
