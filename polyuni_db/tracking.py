@@ -14,6 +14,7 @@ import csv
 import json
 import logging
 import math
+import numbers
 import os
 import re
 import tempfile
@@ -509,17 +510,17 @@ def _run_metrics(db_path: Path, run_id: int, lock_timeout: float) -> dict[str, f
 
 def _verdict_metrics(db_path: Path, lock_timeout: float) -> dict[str, float]:
     """The verdict's rows (the view ``verdict``, where the schema has it) for the study run: every
-    number of a row as ``verdict.COLUMN/QUESTION``."""
+    number of a row as ``verdict.COLUMN/QUESTION`` (with the row's item group, when it has one)."""
     from polyuni_db.store.read import has_relation, query_dicts
 
     if not has_relation(db_path, "verdict", lock_timeout):
         return {}
     metrics = {}
     for row in query_dicts(db_path, "SELECT * FROM verdict", None, lock_timeout):
-        question = str(row.get("question", ""))
+        question = " ".join(str(row[column]) for column in ("question", "item_group") if row.get(column))
         for column, value in row.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                metrics[metric_key(f"verdict.{column}", question)] = value
+            if isinstance(value, numbers.Number) and not isinstance(value, bool):  # DuckDB gives DECIMAL as Decimal
+                metrics[metric_key(f"verdict.{column}", question)] = float(value)
     return metrics
 
 

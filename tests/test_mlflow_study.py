@@ -203,3 +203,22 @@ def test_metric_names_are_ones_mlflow_takes_whatever_the_labels():
         key = metric_key("linear_cka.effect", f"{label} vs other")
         _validate_metric_name(key)
         assert key.startswith("linear_cka.effect/")
+
+
+def test_the_verdict_s_rows_become_metrics_of_the_study_run_once_the_schema_has_the_view(tmp_path):
+    import duckdb
+
+    from polyuni_db.store.read import init
+    from polyuni_db.tracking import _verdict_metrics
+
+    db = tmp_path / "v.duckdb"
+    init(db)
+    assert _verdict_metrics(db, 5) == {}
+    with duckdb.connect(str(db)) as connection:  # a stand-in of the report's view
+        connection.execute("""CREATE VIEW verdict AS SELECT * FROM (VALUES
+            ('features', 0.4, 0.1, NULL, 'mean matched'), ('planted polysemy', 0.9, 0.2, 0.7, NULL))
+            AS t(question, measured, null_value, effect_size, reading)""")
+    assert _verdict_metrics(db, 5) == {
+        "verdict.measured/features": 0.4, "verdict.null_value/features": 0.1,
+        "verdict.measured/planted polysemy": 0.9, "verdict.null_value/planted polysemy": 0.2,
+        "verdict.effect_size/planted polysemy": 0.7}
