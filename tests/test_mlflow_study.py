@@ -89,30 +89,21 @@ def test_done_when_the_quick_study_is_a_parent_run_with_its_runs_its_comparisons
     assert studies == [("study", "quick", study.info.run_id, "logged")]
 
 
-def test_the_study_again_links_its_stored_runs_and_logs_the_report_where_it_belongs(quick_study, capsys):
+def test_a_page_rendered_again_goes_to_the_study_run(quick_study, capsys, monkeypatch):
     db, uri, folder = quick_study
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", uri)  # no experiment named: the database's is s1
-        patch.setenv("POLYUNI_CACHE", str(folder / "cache"))
-        before = {run.info.run_id for run in runs_of(uri, "s1")}
-        code, out, _ = polyuni(capsys, "--db", db, "study", "--preset", "quick", "--executor", "inline",
-                               "--out", folder / "again")
-        assert code == 0
-        new = [run for run in runs_of(uri, "s1") if run.info.run_id not in before]
-        (second,) = new  # the study run only: every run was stored already
-        assert second.data.tags["polyuni.kind"] == "study" and second.data.metrics["runs.computed"] == 0
-        _, stored = read_only_query(db, "SELECT mlflow_run_id FROM runs WHERE status = 'complete'")
-        assert second.data.metrics["runs.reused"] == len(stored)
-        for (mlflow_run_id,) in stored:  # linked by a tag, not logged again
-            tags = client(uri).get_run(mlflow_run_id).data.tags
-            assert tags[f"polyuni.reused_by.{second.info.run_id}"] == "study quick"
-        code, out, _ = polyuni(capsys, "--db", db, "runs")
-        assert "MLflow experiment 's1' (the database's experiment)" in out
-        # a page rendered again goes to the latest study's run
-        code, out, _ = polyuni(capsys, "--db", db, "report", "--out", folder / "page", "--mlflow")
-        assert code == 0 and second.info.run_id in out
-    logged = Path(client(uri).download_artifacts(second.info.run_id, "index.html", str(folder / "downloaded")))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # no experiment named: the database's is s1
+    code, out, _ = polyuni(capsys, "--db", db, "runs")
+    assert "MLflow experiment 's1' (the database's experiment)" in out
+    (study,) = [run for run in runs_of(uri, "s1") if run.data.tags["polyuni.kind"] == "study"]
+    code, out, _ = polyuni(capsys, "--db", db, "report", "--out", folder / "page", "--mlflow")
+    assert code == 0 and study.info.run_id in out
+    logged = Path(client(uri).download_artifacts(study.info.run_id, "index.html", str(folder / "downloaded")))
     assert logged.read_bytes() == (folder / "page" / "index.html").read_bytes()
+    assert "MLflow experiment &#39;s1&#39;" in logged.read_text(encoding="utf-8")  # the page says where
+    capsys.readouterr()  # MLflow's download bar
+    # a database with no study in MLflow: one line, and no page written
+    code, _, err = polyuni(capsys, "--db", folder / "none.duckdb", "report", "--out", folder / "nothing", "--mlflow")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and not (folder / "nothing").exists()
 
 
 def test_a_sweep_logged_while_the_server_was_down_is_synced_whole_and_once(tmp_path, monkeypatch, capsys):
@@ -145,6 +136,15 @@ def test_a_sweep_logged_while_the_server_was_down_is_synced_whole_and_once(tmp_p
     assert log_study(db, 1)[1] is None
     assert len(runs_of(uri, "grid.duckdb")) == 3
     assert len(client(uri).get_metric_history(parent.info.run_id, key)) == 1
+    # the sweep again: its runs are stored, so they are linked by a tag, not logged again
+    code, out, _ = polyuni(capsys, "--db", db, "sweep", sweep, "--executor", "inline")
+    (second,) = [run for run in runs_of(uri, "grid.duckdb") if run.info.run_id != parent.info.run_id
+                 and run.data.tags["polyuni.kind"] == "sweep"]
+    assert len(runs_of(uri, "grid.duckdb")) == 4
+    assert second.data.metrics["runs.reused"] == 2 and second.data.metrics["runs.computed"] == 0
+    for run in children:
+        tags = client(uri).get_run(run.info.run_id).data.tags
+        assert tags[f"polyuni.reused_by.{second.info.run_id}"] == "sweep grid.toml"
 
 
 def _ingest_tiny(db: Path, dim: int) -> str:
