@@ -67,7 +67,8 @@ def test_done_when_the_quick_study_is_a_parent_run_with_its_runs_its_comparisons
     logged = runs_of(uri, "s1")
     (study,) = [run for run in logged if run.data.tags.get("polyuni.kind") == "study"]
     assert study.info.run_name == "quick" and study.info.status == "FINISHED"
-    assert "index.html" in {artifact.path for artifact in client(uri).list_artifacts(study.info.run_id)}
+    artifacts = {artifact.path for artifact in client(uri).list_artifacts(study.info.run_id)}
+    assert {"index.html", "quick.toml", "runs.csv", "settings.json"} <= artifacts  # the page, the preset file
     page = Path(client(uri).download_artifacts(study.info.run_id, "index.html", str(tmp_path)))
     assert 'id="overview"' in page.read_text(encoding="utf-8")
     # every model run of the study is its child, and nothing else is in the experiment
