@@ -761,8 +761,8 @@ def _runs(args, db: Path) -> None:
         print(f"no runs in {db}" + (" match" if args.like or args.source or args.corpus else ""))
         return
     _write_rows(columns, [rows], args.format)
-    if args.format == "table":  # csv and json stay rows only
-        print(f"logged to {describe_experiment(db, args.lock_timeout)}")
+    # on stderr: what stdout prints stays rows, in every format
+    print(f"polyuni: runs are logged to {describe_experiment(db, args.lock_timeout)}", file=sys.stderr)
 
 
 def _print_table(columns: list[str], rows: list[list]) -> None:

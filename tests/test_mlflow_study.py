@@ -93,8 +93,8 @@ def test_done_when_the_quick_study_is_a_parent_run_with_its_runs_its_comparisons
 def test_a_page_rendered_again_goes_to_the_study_run(quick_study, capsys, monkeypatch):
     db, uri, folder = quick_study
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # no experiment named: the database's is s1
-    code, out, _ = polyuni(capsys, "--db", db, "runs")
-    assert "MLflow experiment 's1' (the database's experiment)" in out
+    code, _, err = polyuni(capsys, "--db", db, "runs")
+    assert "MLflow experiment 's1' (the database's experiment)" in err
     (study,) = [run for run in runs_of(uri, "s1") if run.data.tags["polyuni.kind"] == "study"]
     code, out, _ = polyuni(capsys, "--db", db, "report", "--out", folder / "page", "--mlflow")
     assert code == 0 and study.info.run_id in out
@@ -167,14 +167,14 @@ def test_the_experiment_is_the_variable_the_option_the_database_s_or_its_file_na
     assert [run.info.run_name for run in runs_of(uri, "shared")] == ["corpus_4_3"]
     _ingest_tiny(db, 4)
     assert {run.info.run_name for run in runs_of(uri, "shared")} == {"corpus_4_3", "corpus_4_4"}
-    code, out, _ = polyuni(capsys, "--db", db, "runs")
-    assert "MLflow experiment 'shared' (the database's experiment)" in out
+    code, _, err = polyuni(capsys, "--db", db, "runs")
+    assert "MLflow experiment 'shared' (the database's experiment)" in err
     # MLflow's own variable comes first; naming another experiment beside it is an error
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "team")
     code, _, err = polyuni(capsys, "--db", db, "mlflow-sync", "--experiment", "other")
     assert code == 1 and len(err.strip().splitlines()) == 1 and "disagree" in err
-    code, out, _ = polyuni(capsys, "--db", db, "runs")
-    assert "MLflow experiment 'team' (MLFLOW_EXPERIMENT_NAME)" in out
+    code, _, err = polyuni(capsys, "--db", db, "runs")
+    assert "MLflow experiment 'team' (MLFLOW_EXPERIMENT_NAME)" in err
 
 
 def test_a_database_that_logged_before_keeps_logging_to_polyuni_db(tmp_path):
