@@ -20,7 +20,7 @@ from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names, load_corpu
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
 from polyuni_db.study import DEFAULT_PRESET, preset_path
-from polyuni_db.tracking import tracking_uri
+from polyuni_db.tracking import describe_experiment, tracking_uri
 
 TEMPLATES = resource_folder("templates")
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3
@@ -333,6 +333,7 @@ def gather(connection, db_path: Path) -> dict:
     verdict = run(connection, queries.VERDICT)
     return {
         "db_path": str(db_path),
+        "mlflow_experiment": describe_experiment(db_path),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "verdict": verdict,
         "verdict_rows": {row["question"]: row for row in verdict.dicts()},
