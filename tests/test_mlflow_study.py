@@ -215,8 +215,8 @@ def test_the_verdict_s_rows_become_metrics_of_the_study_run_once_the_schema_has_
     db = tmp_path / "v.duckdb"
     init(db)
     assert _verdict_metrics(db, 5) == {}
-    with duckdb.connect(str(db)) as connection:  # a stand-in of the report's view
-        connection.execute("""CREATE VIEW verdict AS SELECT * FROM (VALUES
+    with duckdb.connect(str(db)) as connection:  # a stand-in of the report's view, with numbers to log
+        connection.execute("""CREATE OR REPLACE VIEW verdict AS SELECT * FROM (VALUES
             ('features', 0.4, 0.1, NULL, 'mean matched'), ('planted polysemy', 0.9, 0.2, 0.7, NULL))
             AS t(question, measured, null_value, effect_size, reading)""")
     assert _verdict_metrics(db, 5) == {
