@@ -30,7 +30,7 @@ EPILOG = """examples:
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
   polyuni features glove --seeds 1 2
-  polyuni match-features glove glove_rot1
+  polyuni match-features glove@1 glove_rot1@3
   polyuni runs
   polyuni mlflow-sync
   polyuni study --preset quick
@@ -115,6 +115,17 @@ def _seed(text: str) -> int:
     if value > MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED}, not {value}")
     return value
+
+
+def _feature_set_name(text: str) -> tuple[str, int]:
+    """LABEL@SEED: the feature set of that dictionary seed; a bare LABEL is seed 1."""
+    label, at, seed = text.rpartition("@")
+    if not at:
+        return _label(text), 1
+    try:
+        return _label(label), _seed(seed)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL@SEED: {error}") from None
 
 
 def _label(text: str) -> str:
@@ -377,28 +388,38 @@ def build_parser() -> argparse.ArgumentParser:
                                    "encode every word, score the atoms")
     features.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs")
     _add_feature_settings(features)
-    features.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S",
-                          help="dictionary seeds; two or more are also matched with each other (default: 1)")
+    features.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="S",
+                          help="dictionary seeds, 0 to 2147483647; two or more are also matched with each other: "
+                          "the run's seed ceiling (default: 1)")
     features.add_argument("--jobs", type=_positive, default=2, metavar="J", help="cores for encoding (default: 2)")
-    features.add_argument("--force", action="store_true", help="recompute and replace feature sets already stored")
+    features.add_argument("--force", action="store_true",
+                          help="recompute and replace feature sets already stored, and the matches they took part in")
 
     match = commands.add_parser("match-features", help="match the features of every pair of the given runs "
                                 "by activation correlation, against shuffled word correspondences")
-    match.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs with feature sets")
+    match.add_argument("sets", nargs="+", type=_feature_set_name, metavar="LABEL[@SEED]",
+                       help="feature sets: a stored run and its dictionary seed (bare LABEL: seed 1), "
+                       "e.g. glove@1 glove_rot1@3; sets fitted from the same seed on the same words are flagged "
+                       "shared_initialization and are no evidence")
     _add_feature_settings(match)
-    match.add_argument("--seed", type=int, default=1, help="the dictionary seed of the feature sets (default: 1)")
     match.add_argument("--shared-words", type=_positive, default=50_000, metavar="N",
                        help="match over the N most frequent words both runs share (default: 50000)")
     match.add_argument("--permutations", type=_positive, default=20, metavar="R",
                        help="shuffled word correspondences for the null (default: 20)")
     match.add_argument("--threshold", type=float, default=0.5, metavar="T",
                        help="count atoms matched with |correlation| above T (default: 0.5)")
+    match.add_argument("--force", action="store_true", help="recompute pairs matched before with these settings")
     return parser
 
 
 def _add_feature_settings(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--atoms", type=int, default=1_000, metavar="M", help="atoms per dictionary (default: 1000)")
-    parser.add_argument("--nonzero", type=int, default=5, metavar="K", help="atoms per word (default: 5)")
+    parser.add_argument("--method", choices=("ica", "omp"), default="ica",
+                        help="ica: independent components fitted 6 times from independent starts, each atom scored "
+                        "by how often it reappears (reproducible); omp: an overcomplete dictionary fitted once, "
+                        "for comparison (default: ica)")
+    parser.add_argument("--atoms", type=int, default=None, metavar="M",
+                        help="atoms per dictionary (default: ica, the run's dimensions; omp, 1000)")
+    parser.add_argument("--nonzero", type=int, default=12, metavar="K", help="atoms per word (default: 12)")
     parser.add_argument("--words", type=int, default=50_000, metavar="N",
                         help="fit on the N most frequent trained words; every word is encoded (default: 50000)")
 
@@ -786,16 +807,24 @@ def _features(args, db: Path) -> None:
     from polyuni_db.planted import record_feature_recoveries
 
     def show(outcome) -> None:
+        name = f"{outcome.label}@{outcome.seed}"
         if outcome.action == "skipped":
-            print(f"{outcome.label} seed {outcome.seed}: already stored as feature set {outcome.feature_set_id} "
-                  "(same fingerprint); --force recomputes it")
+            print(f"{name}: already stored as feature set {outcome.feature_set_id} (same fingerprint); "
+                  "--force recomputes it")
+        elif outcome.action == "stored meanwhile":
+            print(f"{name}: stored as feature set {outcome.feature_set_id} by another polyuni while this one "
+                  "computed it; kept (--force replaces it)")
         else:
             row = outcome.row
-            print(f"{outcome.label} seed {outcome.seed}: {outcome.action} as feature set {outcome.feature_set_id}: "
+            replaced = ""
+            if outcome.replaced:
+                replaced = f" (replaced feature set {', '.join(map(str, outcome.replaced))}"
+                replaced += f"; its matches recomputed: {', '.join(outcome.rematched)})" if outcome.rematched else ")"
+            print(f"{name}: {outcome.action} as feature set {outcome.feature_set_id}{replaced}: "
                   f"R² {row['explained_variance']:.3f}, {row['dead_atoms']} dead atoms, {row['n_encoded']:,} words "
                   f"encoded in {row['seconds']:.1f} s")
 
-    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words, args.method)
     compute_features(db, args.labels, settings, args.seeds, args.force, args.jobs, Bars(), args.lock_timeout, show)
     # a run with planted pseudowords whose reference has features too: the features instrument
     for label, recovered, measured in record_feature_recoveries(db, args.labels, settings, args.seeds[0],
@@ -808,12 +837,20 @@ def _features(args, db: Path) -> None:
 def _match_features(args, db: Path) -> None:
     from polyuni_db.features import FeatureSettings, match_features
 
-    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
-    for label_a, label_b, score in match_features(db, args.labels, settings, args.seed, args.shared_words,
-                                                  args.permutations, args.threshold, Bars(), args.lock_timeout):
-        print(f"{label_a} ~ {label_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
-              f"{score['n_words']:,} words (null {score['null_mean']:.3f}, z {score['z']:.1f}), "
-              f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}")
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words, args.method)
+    for name_a, name_b, score, action in match_features(db, args.sets, settings, args.shared_words, args.permutations,
+                                                        args.threshold, args.force, Bars(), args.lock_timeout):
+        if action == "skipped":
+            print(f"{name_a} ~ {name_b}: matched before with these settings; --force recomputes it")
+            continue
+        z = "z not defined (the null does not vary)" if score["z"] is None else f"z {score['z']:.1f}"
+        p = ("<" if score["p_value_is_bound"] else "=") + f" {score['p_value']:.3g}"
+        print(f"{name_a} ~ {name_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
+              f"{score['n_atoms_a']} and {score['n_atoms_b']} reproducible atoms and {score['n_words']:,} words, "
+              f"top-word Jaccard {score['top_word_jaccard'] or 0:.3f} (null {score['null_mean']:.3f}, {z}, p {p}), "
+              f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}"
+              + ("; SHARED INITIALISATION: same seed on the same words, not evidence"
+                 if score["shared_initialization"] else ""))
     print("see the views feature_universality and matched_features")
 
 
