@@ -45,8 +45,10 @@ OMP_ATOMS = 1_000  # the overcomplete dictionary's default size
 # ica's default: one component a dimension, at most this many (a wider model, e.g. MiniLM's 384
 # dimensions, is reduced to its first principal components by FastICA's whitening first)
 ICA_MAX_DEFAULT_ATOMS = 100
-DEFAULT_NONZERO = 12  # atoms a word: R² of GloVe's unit vectors >= 0.8 with 50 independent components
-DEFAULT_WORDS = 50_000
+# atoms a word: ica, a quarter of the atoms (13 of GloVe's 50: R² of its unit vectors above 0.8); omp, 5
+ICA_NONZERO_SHARE = 4
+OMP_NONZERO = 5
+DEFAULT_WORDS = 20_000  # FastICA on GloVe: 6 fits of 20,000 words take about 30 s of CPU; 50,000 several minutes
 TOP_WORDS = 20  # each atom's top words, stored, scored and compared across feature sets
 RANDOM_ATOMS = 1_000  # random directions read as atoms are: the null for coherence and purity
 SENSE_PERMUTATIONS = 100
@@ -59,7 +61,7 @@ NULL_SEED = 0
 @dataclass(frozen=True)
 class FeatureSettings:
     atoms: int | None = None  # None: ica, as many as the run's dimensions (up to 100); omp, OMP_ATOMS
-    nonzero: int = DEFAULT_NONZERO
+    nonzero: int | None = None  # None: ica, a quarter of the atoms; omp, OMP_NONZERO
     words: int = DEFAULT_WORDS
     method: str = "ica"
 
@@ -68,9 +70,14 @@ class FeatureSettings:
             return self.atoms
         return min(run.vectors.shape[1], ICA_MAX_DEFAULT_ATOMS) if self.method == "ica" else OMP_ATOMS
 
+    def nonzero_for(self, run: StoredRun) -> int:
+        if self.nonzero is not None:
+            return self.nonzero
+        return -(-self.atoms_for(run) // ICA_NONZERO_SHARE) if self.method == "ica" else OMP_NONZERO
+
     def check(self, run: StoredRun, n_fit: int) -> None:
         """One-line errors for settings that cannot work on this run."""
-        dim, atoms = run.vectors.shape[1], self.atoms_for(run)
+        dim, atoms, nonzero = run.vectors.shape[1], self.atoms_for(run), self.nonzero_for(run)
         if self.method not in METHODS:
             raise PolyuniError(f"--method must be one of {', '.join(METHODS)}, not {self.method!r}")
         if atoms < 1:
@@ -78,10 +85,10 @@ class FeatureSettings:
         if self.method == "ica" and atoms > dim:
             raise PolyuniError(f"--atoms {atoms} is more than {run.label}'s {dim} dimensions: independent "
                                "components are at most as many as the dimensions (--method omp is overcomplete)")
-        if not 1 <= self.nonzero <= dim:
-            raise PolyuniError(f"--nonzero must be between 1 and {run.label}'s {dim} dimensions, not {self.nonzero}")
-        if self.nonzero > atoms:
-            raise PolyuniError(f"--nonzero {self.nonzero} is more than --atoms {atoms}: a word cannot use more atoms "
+        if not 1 <= nonzero <= dim:
+            raise PolyuniError(f"--nonzero must be between 1 and {run.label}'s {dim} dimensions, not {nonzero}")
+        if nonzero > atoms:
+            raise PolyuniError(f"--nonzero {nonzero} is more than --atoms {atoms}: a word cannot use more atoms "
                                "than the dictionary has")
         if self.words < atoms:
             raise PolyuniError(f"--words {self.words} is fewer than --atoms {atoms}: a dictionary needs more words than atoms")
@@ -90,7 +97,7 @@ class FeatureSettings:
 
     def spec(self, run: StoredRun, seed: int) -> dict:
         """Everything that determines a feature set's rows: its fingerprint is made of this."""
-        common = {"run": run.fingerprint, "atoms": self.atoms_for(run), "nonzero": self.nonzero, "words": self.words,
+        common = {"run": run.fingerprint, "atoms": self.atoms_for(run), "nonzero": self.nonzero_for(run), "words": self.words,
                   "seed": seed, "top_words": TOP_WORDS, "top_words_by": "projection", "random_atoms": RANDOM_ATOMS,
                   "random_atoms_are": "random directions", "sense_permutations": SENSE_PERMUTATIONS,
                   "wordnet": "3.0", "null_seed": NULL_SEED}
@@ -150,12 +157,12 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def fit_atoms(unit_fit: np.ndarray, settings: FeatureSettings, atoms: int, seed: int, n_jobs: int,
+def fit_atoms(unit_fit: np.ndarray, settings: FeatureSettings, atoms: int, nonzero: int, seed: int, n_jobs: int,
               progress=lambda done, total: None) -> kernels.Atoms:
     """The method's dictionary, with each atom's reproducibility (NaN: fitted once, not scored)."""
     if settings.method == "ica":
         return kernels.fit_reproducible_atoms(unit_fit, atoms, seed, kernels.FITS, progress)
-    dictionary = kernels.fit_dictionary(unit_fit, atoms, settings.nonzero, seed, n_jobs=n_jobs, progress=progress)
+    dictionary = kernels.fit_dictionary(unit_fit, atoms, nonzero, seed, n_jobs=n_jobs, progress=progress)
     return kernels.Atoms(dictionary, np.full(atoms, np.nan), np.full(atoms, np.nan))
 
 
@@ -167,16 +174,16 @@ def build_feature_set(run: StoredRun, settings: FeatureSettings, seed: int, n_jo
     encoded = np.flatnonzero(run.rankable)
     vectors = np.asarray(run.vectors)
     unit_fit = kernels.unit_rows(vectors[fit])
-    n_atoms = settings.atoms_for(run)
+    n_atoms, nonzero = settings.atoms_for(run), settings.nonzero_for(run)
     with np.errstate(all="ignore"):  # degenerate inputs end in NaN scores (stored NULL), not terminal noise
-        fitted = fit_atoms(unit_fit, settings, n_atoms, seed, n_jobs, lambda done, total: progress(
+        fitted = fit_atoms(unit_fit, settings, n_atoms, nonzero, seed, n_jobs, lambda done, total: progress(
             done, total, f"{run.label}: fitting {n_atoms} atoms ({settings.method})"))
         unit = kernels.unit_rows(vectors[encoded])
-        codes = kernels.encode(unit, fitted.dictionary, settings.nonzero, n_jobs,
+        codes = kernels.encode(unit, fitted.dictionary, nonzero, n_jobs,
                                progress=lambda done, total: progress(done, total, f"{run.label}: encoding every word"))
         dictionary, codes = kernels.orient(fitted.dictionary, codes)
         row, tables, wordnet_rows = _score_feature_set(run, fitted, dictionary, codes, unit, encoded, fit, seed)
-    row.update(atoms=n_atoms, nonzero=settings.nonzero, words=settings.words, seed=seed, method=settings.method,
+    row.update(atoms=n_atoms, nonzero=nonzero, words=settings.words, seed=seed, method=settings.method,
                fits=kernels.FITS if settings.method == "ica" else 1, seconds=time.perf_counter() - started)
     return dictionary, row, tables, wordnet_rows
 
@@ -365,15 +372,15 @@ def _codes(db_path: Path, run: StoredRun, feature_set_id: int, atoms: int, lock_
 def find_feature_set(db_path: Path, run: StoredRun, settings: FeatureSettings, seed: int,
                      lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> dict | None:
     """A run's complete feature set of these settings and seed, as a dict of its columns, or None."""
-    return feature_set_rows(db_path, run.run_id, settings.method, settings.atoms_for(run), settings.nonzero,
-                            settings.words, seed, lock_timeout)
+    return feature_set_rows(db_path, run.run_id, settings.method, settings.atoms_for(run),
+                            settings.nonzero_for(run), settings.words, seed, lock_timeout)
 
 
 def _feature_set(db_path: Path, run: StoredRun, settings: FeatureSettings, seed: int, lock_timeout: float) -> dict:
     found = find_feature_set(db_path, run, settings, seed, lock_timeout)
     if found is None:
         raise PolyuniError(f"{run.label} has no {settings.method} feature set with {settings.atoms_for(run)} atoms, "
-                           f"{settings.nonzero} nonzero, {settings.words} words, seed {seed}: run "
+                           f"{settings.nonzero_for(run)} nonzero, {settings.words} words, seed {seed}: run "
                            f"`polyuni features {run.label} --seeds {seed}` first")
     return found
 

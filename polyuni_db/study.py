@@ -47,16 +47,15 @@ FILTER_MIN_COUNT = 5
 # minute here, where Brown takes three.
 FAMILY_CORPORA = ("lee_background", "state_union", "webtext")
 # Feature sets per preset: settings and the runs (None: every run of the preset). The controls'
-# smallest corpora have a few thousand trained words, so fewer fitted words there.
+# smallest corpora have a few thousand trained words: too few for some, which are then left out.
 FEATURE_PRESETS = {
     "blog": (FeatureSettings(), ("glove", "brown_40", "brown_50", "brown_60")),
-    "controls": (FeatureSettings(words=20_000), None),
+    "controls": (FeatureSettings(), None),
 }
-# Every run gets two feature sets from independent seeds: its seed ceiling. A rotation control gets
-# other seeds than the run it rotates: from the same seed its atoms would be that run's, rotated
-# (whitening undoes the rotation), and their agreement would be set, not learnt.
-FEATURE_SEEDS = (1, 2)
-ROTATION_FEATURE_SEEDS = (3, 4)
+# Every run gets two feature sets from independent dictionary seeds (its seed ceiling), and seeds of
+# its own: two runs on the same words (a run and its rotation, two seeds of one corpus) fitted from
+# one seed share an initialisation, and their agreement would be set, not learnt.
+FEATURE_SEEDS_PER_RUN = 2
 PLANTED_CORPUS = "brown"  # ground truth: pseudowords planted in Brown, measured against the brown_50 runs
 PLANTED_PSEUDOWORDS = 50
 PLANTED_SEED = 1
@@ -213,36 +212,36 @@ def run_study(
         compare(db_path, compared, n_words=CONTROL_WORDS, progress=progress, lock_timeout=lock_timeout)
     rotation_nulls(db_path, rotations=rotations or ROTATIONS[preset], progress=progress, lock_timeout=lock_timeout)
     if preset in FEATURE_PRESETS:
-        rotations_of = {run.label for run in planned if run.after}  # a rotation is the one run built after another
-        _features(db_path, preset, compared, planted, rotations_of, progress, lock_timeout)
+        _features(db_path, preset, compared, planted, progress, lock_timeout)
     return outcomes
 
 
-def _features(db_path: Path, preset: str, stored: list[str], planted: list[tuple[str, str]], rotations: set[str],
-              progress: Progress, lock_timeout: float) -> None:
-    """Feature sets for the preset's runs, two dictionary seeds each (the ceiling; ``rotations``
-    get seeds of their own), then their features matched, each run's first seed: blog, every pair;
-    controls, every pair of the first-seed runs and GloVe's rotation.
+def _features(db_path: Path, preset: str, stored: list[str], planted: list[tuple[str, str]], progress: Progress,
+              lock_timeout: float) -> None:
+    """Feature sets for the preset's runs, two dictionary seeds each and no seed shared between runs
+    (the n-th run: seeds 2n + 1 and 2n + 2), then their features matched, each run's first seed:
+    blog, every pair; controls, every pair of the first-seed runs and GloVe's rotation.
     A planted run (``planted``: run, reference) whose reference got a feature set gets one too, for
     the features instrument of planted polysemy; it is kept out of the matching, as out of compare."""
     settings, labels = FEATURE_PRESETS[preset]
     labels = [label for label in stored if labels is None or label in labels]
     labels = [label for label in labels if preset != "controls" or not label.endswith(("_s2", "_s3"))]
     fitted = []
-    for label in labels:
-        seeds = ROTATION_FEATURE_SEEDS if label in rotations else FEATURE_SEEDS
+    for position, label in enumerate(labels):
+        seeds = [FEATURE_SEEDS_PER_RUN * position + offset for offset in range(1, FEATURE_SEEDS_PER_RUN + 1)]
         try:
-            compute_features(db_path, [label], settings, list(seeds), n_jobs=2, progress=progress,
+            compute_features(db_path, [label], settings, seeds, n_jobs=2, progress=progress,
                              lock_timeout=lock_timeout)
             fitted.append((label, seeds[0]))
         except PolyuniError:  # too few trained words for the atoms: the report lists the feature sets there are
             continue
     if len(fitted) >= 2:
         match_features(db_path, fitted, settings, progress=progress, lock_timeout=lock_timeout)
-    for label, reference in planted:
+    for label, reference in planted:  # measured against its reference's atoms: fitted from the reference's seed
         if reference in dict(fitted):
-            compute_features(db_path, [label], settings, [1], n_jobs=2, progress=progress, lock_timeout=lock_timeout)
-            record_feature_recovery(db_path, label, reference, settings, lock_timeout=lock_timeout)
+            seed = dict(fitted)[reference]
+            compute_features(db_path, [label], settings, [seed], n_jobs=2, progress=progress, lock_timeout=lock_timeout)
+            record_feature_recovery(db_path, label, reference, settings, seed, lock_timeout=lock_timeout)
 
 
 def _controls(db_path: Path, labels: list[str], trained: list[str], progress: Progress, lock_timeout: float) -> None:

@@ -277,7 +277,7 @@ def test_the_study_fits_a_planted_run_whose_reference_it_fitted(planted_db, monk
         connection.execute("DELETE FROM pseudoword_instruments WHERE instrument = 'feature_atoms'")
     planted = [("lee_background_pw6s1_8_e1_s1", "lee_background_8_e1_s1"),
                ("lee_background_pw6s1_8_e1_s2", "lee_background_8_e1_s2")]
-    study._features(planted_db, "controls", ["lee_background_8_e1_s1", "lee_background_8_e1_s2"], planted, set(),
+    study._features(planted_db, "controls", ["lee_background_8_e1_s1", "lee_background_8_e1_s2"], planted,
                     lambda *args: None, 60)
     fitted = rows(planted_db, "SELECT DISTINCT label FROM feature_sets JOIN runs USING (run_id) WHERE words = 300 "
                   "ORDER BY label")
