@@ -16,7 +16,6 @@ from polyuni_db.sources.files import FORMATS
 from polyuni_db.sources.trained import TrainParams
 from polyuni_db.sources.training import ALGORITHMS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
-from polyuni_db.study import PRESETS
 
 DEFAULT_REPORT_DIR = Path("reports/out")
 SQL_TABLE_LIMIT = 1000  # rows a table shows unless --limit says otherwise: a screenful or two, aligned
@@ -33,7 +32,9 @@ EPILOG = """examples:
   polyuni match-features glove@1 glove_rot1@3
   polyuni runs
   polyuni mlflow-sync
+  polyuni study --list
   polyuni study --preset quick
+  polyuni study --preset ./my_study.toml
   polyuni sweep scripts/sweeps/small.toml --executor local:2 --bundles bundles/
   polyuni import bundles/
   polyuni report --out reports/out
@@ -332,11 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
                         help=f"folder for index.html (default: {DEFAULT_REPORT_DIR})")
 
-    study = commands.add_parser("study", help="ingest a preset's runs (skipping stored ones), then write the report")
-    study.add_argument("--preset", choices=PRESETS, default="blog",
-                       help="blog: the published study's models; quick: a small subset; controls: seeds, "
-                       "corpora, rotation, MiniLM and every pair compared; families: three corpora x "
-                       "Word2Vec skip-gram and CBOW, fastText and PPMI-SVD, every pair compared (default: blog)")
+    study = commands.add_parser("study", help="the sweep of a preset (runs, comparisons, feature sets; stored "
+                                "ones skipped), then the report")
+    study.add_argument("--preset", type=_preset, default=None, metavar="NAME|FILE.toml",
+                       help="a shipped preset (`--list` names them; default: blog) or a sweep file of your own, "
+                       "such as a copy of one (see `polyuni sweep`)")
+    study.add_argument("--list", action="store_true", help="name the shipped presets and what each holds, then stop")
     study.add_argument("--with-google-news", action="store_true",
                        help="add word2vec-google-news-300 (gensim downloader: internet, 1.6 GB)")
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
@@ -347,7 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="compute a grid of runs from a TOML file on an executor, then "
                                 "its comparisons")
     sweep.add_argument("file", type=Path, metavar="SWEEP.toml",
-                       help="the grid: [analysis], [train], [pretrained], [compare] (see scripts/sweeps/small.toml)")
+                       help="the study: [analysis], [[train]], [pretrained], [[rotations]], [pseudowords], "
+                       "[filtered], [compare], [rotation_nulls], [features] (see scripts/sweeps/instruments.toml and "
+                       "`polyuni study --list` for the presets, all sweep files)")
     sweep.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
     _add_executor_options(sweep)
 
@@ -515,9 +519,9 @@ def _given(args, names) -> dict:
 def _train_grid(args, db: Path, settings, grid: list) -> None:
     """Every (dimension, seed) of the grid on the executor; one that fails is reported, the others go on."""
     from polyuni_db.executor import run_all
-    from polyuni_db.sweep import SweepRun
+    from polyuni_db.sweep import PlannedRun
 
-    runs = [SweepRun(label or source.default_label(), f"{source.algorithm} on {source.corpus.name}, {source.dim} "
+    runs = [PlannedRun(label or source.default_label(), f"{source.algorithm} on {source.corpus.name}, {source.dim} "
                      f"dimensions, seed {getattr(source, 'seed', None)}", lambda db_path, source=source: (source, settings))
             for source, label in grid]
     executor = args.executor or ("inline" if len(runs) == 1 else DEFAULT_EXECUTOR)
@@ -757,11 +761,26 @@ def _report_page(db: Path, out: Path, lock_timeout: float) -> None:
           f"{timings['draw_seconds']:.1f} s: {timings['drawn']} drawn, {cached} from the cache)")
 
 
+def _preset(text: str) -> str:
+    from polyuni_db.study import preset_path
+
+    try:
+        preset_path(text)
+    except PolyuniError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _study(args, db: Path) -> None:
     from collections import Counter
 
-    from polyuni_db.study import not_requested, run_study
+    from polyuni_db.study import DEFAULT_PRESET, not_requested, presets, run_study
 
+    if args.list:
+        for name, description in presets().items():
+            print(f"{name:10} {description}")
+        return
+    args.preset = args.preset or DEFAULT_PRESET
     _check_report_folder(args.out)
     missing_pairs = Counter()
 

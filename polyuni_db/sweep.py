@@ -1,139 +1,383 @@
-"""Sweeps: a grid of runs named in a TOML file, computed on an executor, then the follow-ups.
+"""Sweeps: a whole study named in a TOML file (the runs, then every instrument measured on them),
+computed on an executor. The presets of `polyuni study` are such files (``polyuni_db/presets``).
 
     [analysis]                 # what is computed from every run (part of each fingerprint)
-    top_k = 5                  # default 10
+    top_k = 5                  # default 10 (at most a corpus's vocabulary)
     pairs = ["squirrel:phone"] # default: the three study pairs
 
-    [train]                    # Word2Vec: every corpus x algorithm x dimension x seed
+    [[train]]                  # a group of trained runs: every corpus x algorithm x dimension x seed
     corpora = ["corpus_food", "corpus_capital"]
-    algorithms = ["skipgram"]  # skipgram and/or cbow (default: skipgram)
+    algorithms = ["word2vec-sg", "fasttext"]  # also word2vec-cbow, ppmi-svd (which has no seed)
     dims = [3, 4]
-    seeds = [1, 2]             # default: [1]
-    window = 5                 # also min_count, epochs, lowercase: defaults as `polyuni ingest train`
+    seeds = [1, 2]             # default [1]
+    epochs = 5                 # every setting of `polyuni ingest train`, its defaults; suffix names a variant
 
     [pretrained]
     names = ["glove-wiki-gigaword-50"]
+    on_request = ["word2vec-google-news-300"]  # only with `polyuni study --with-google-news`
 
-    [compare]                  # optional: basis-invariant similarity of every pair of the sweep's runs
-    words = 1000               # also k, permutations, seed: defaults as `polyuni compare`
+    [[rotations]]              # control runs: a run of the sweep times a random rotation
+    of = "glove"
+    seeds = [1]
+    check = true               # record how far the rotation moved any cosine (rounding only)
 
-Labels are those of `polyuni ingest` (``corpus_4_3``, ``corpus_4_3_s2``), with ``_cbow`` for CBOW.
+    [pseudowords]              # planted polysemy: each trained run of the sweep on the corpus, at
+    corpus = "brown"           # these dims and seeds, again on the corpus with pseudowords planted,
+    count = 50                 # measured against the run without them (its reference)
+    seed = 1                   # which pseudowords are drawn
+    dims = [50]
+    seeds = [1, 2, 3]
+
+    [filtered]                 # dimension words among trained words counted at least min_count times
+    min_count = 5
+
+    [compare]                  # basis-invariant similarity of every pair of the sweep's runs
+    words = 1000               # also k, permutations, seed (defaults as `polyuni compare`);
+    exclude = ["*_s3"]         # runs (label patterns, default every run) and exclude
+
+    [rotation_nulls]           # the headline table's baseline for every stored run over 1,000 words
+    rotations = 100
+
+    [features]                 # feature sets (method, atoms, nonzero, words), then every pair matched
+    runs = ["glove", "brown_5?"]
+    seeds = [1, 2]             # default: two independent feature sets a run, its seed ceiling; the n-th
+                               # run (from 0) gets these + n x 2, so no two runs share a start
+
+Runs with planted pseudowords are measured against their references, never compared with other runs.
+Every section and key is checked against the schema below before anything runs: a wrong one is one
+line naming it.
 """
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Callable
+from typing import Annotated, Callable, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, run_all
 from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
-from polyuni_db.sources.base import Progress, no_progress
+from polyuni_db.sources.base import Progress, Source, no_progress
+from polyuni_db.sources.training import ALGORITHMS, DEFAULT_ALGORITHM, MAX_SEED
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 
-ALGORITHMS = {"skipgram": 1, "cbow": 0}
-SECTIONS = {
-    "analysis": {"top_k": int, "pairs": list},
-    "train": {"corpora": list, "algorithms": list, "dims": list, "seeds": list, "window": int,
-              "min_count": int, "epochs": int, "lowercase": bool},
-    "pretrained": {"names": list},
-    "compare": {"words": int, "k": int, "permutations": int, "seed": int},
-}
+PositiveInt = Annotated[int, Field(ge=1)]
+# int or float as written: pydantic would make 0 into 0.0, and 0 is what fingerprints of stored runs hold
+Number = int | float
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+Labels = Annotated[list[str], Field(min_length=1)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class AnalysisSection(_Section):
+    top_k: PositiveInt = 10
+    pairs: list[str] | None = None
+
+
+class TrainGroup(_Section):
+    corpora: Labels
+    algorithms: list[Literal[ALGORITHMS]] = Field([DEFAULT_ALGORITHM], min_length=1)
+    dims: Annotated[list[PositiveInt], Field(min_length=1)]
+    seeds: Annotated[list[Seed], Field(min_length=1)] = [1]
+    suffix: str = ""  # names a variant in the label: corpus_bark_3_trained
+    pairs: list[str] | None = None  # instead of [analysis] pairs
+    lowercase: bool = False
+    # Word2Vec and fastText (sources.trained.TrainParams); window and min_count PPMI-SVD's too
+    window: PositiveInt = 5
+    min_count: PositiveInt = 1
+    epochs: PositiveInt = 5
+    sample: Annotated[Number, Field(ge=0)] = 1e-3
+    negative: Annotated[int, Field(ge=0)] = 5
+    hs: Literal[0, 1] = 0
+    ns_exponent: Number = 0.75
+    alpha: Annotated[Number, Field(gt=0)] = 0.025
+    min_alpha: Annotated[Number, Field(ge=0)] = 0.0001
+    cbow_mean: Literal[0, 1] = 1
+    shrink_windows: bool = True
+    max_final_vocab: PositiveInt | None = None
+    batch_words: PositiveInt = 10_000
+    # fastText's character n-grams (sources.fasttext.SubwordParams)
+    min_n: PositiveInt = 3
+    max_n: PositiveInt = 6
+    bucket: PositiveInt = 2_000_000
+    # PPMI-SVD (sources.ppmi_svd.PpmiParams)
+    smoothing: Annotated[Number, Field(gt=0, le=1)] = 0.75
+    eigenvalue_weight: Annotated[Number, Field(ge=0, le=1)] = 0.5
+
+
+class PretrainedSection(_Section):
+    names: list[str] = []
+    on_request: list[str] = []  # added by `polyuni study --with-google-news`; else reported as not requested
+
+
+class RotationGroup(_Section):
+    of: str
+    seeds: Annotated[list[Seed], Field(min_length=1)] = [1]
+    check: bool = False
+
+
+class PseudowordGroup(_Section):
+    corpus: str
+    count: PositiveInt
+    seed: Seed = 1
+    dims: Annotated[list[PositiveInt], Field(min_length=1)]
+    seeds: Annotated[list[Seed], Field(min_length=1)] = [1]  # of the trained runs planted beside
+
+
+class FilteredSection(_Section):
+    min_count: PositiveInt = 5
+
+
+class _Selection(_Section):
+    runs: list[str] | None = None  # label patterns (fnmatch); default: every run of the sweep
+    exclude: list[str] = []
+
+    def select(self, labels: list[str]) -> list[str]:
+        def matches(label: str, patterns: list[str]) -> bool:
+            return any(fnmatch.fnmatchcase(label, pattern) for pattern in patterns)
+
+        return [label for label in labels if (self.runs is None or matches(label, self.runs))
+                and not matches(label, self.exclude)]
+
+
+class CompareSection(_Selection):
+    words: Annotated[int, Field(ge=20)] = 10_000
+    k: PositiveInt = 10
+    permutations: PositiveInt = 100
+    seed: Seed = 0
+
+
+class RotationNullSection(_Section):
+    rotations: PositiveInt = 100
+    seed: Seed = 0
+
+
+class FeatureSection(_Selection):
+    method: Literal["ica", "omp"] = "ica"
+    atoms: PositiveInt | None = None  # default: ica, the run's dimensions (up to 100); omp, 1,000
+    nonzero: PositiveInt | None = None  # default: ica, a quarter of the atoms; omp, 5
+    words: PositiveInt = 20_000
+    # the first run's dictionary seeds; the n-th run's are shifted by n x len(seeds): every run gets
+    # its own ceiling, and no two runs on the same words share a start (shared_initialization)
+    seeds: Annotated[list[Seed], Field(min_length=1)] = [1, 2]
+    match: bool = True  # every pair of the fitted runs matched (each run's first seed)
+
+    def seeds_of(self, position: int) -> list[int]:
+        return [seed + position * len(self.seeds) for seed in self.seeds]
+
+
+GROUPED = ("train", "rotations", "pseudowords")
+
+
+class SweepFile(_Section):
+    analysis: AnalysisSection = AnalysisSection()
+    train: list[TrainGroup] = []  # written once ([train]) or as many tables ([[train]]), as the next two
+    pretrained: PretrainedSection = PretrainedSection()
+    rotations: list[RotationGroup] = []
+    pseudowords: list[PseudowordGroup] = []
+    filtered: FilteredSection | None = None
+    compare: CompareSection | None = None
+    rotation_nulls: RotationNullSection | None = None
+    features: FeatureSection | None = None
+
+
+def _one_line(path: Path, error: ValidationError) -> str:
+    """The first schema error as one line: where (``[train] dims``), then what is wrong."""
+    first = error.errors()[0]
+    where = [str(part) for part in first["loc"] if not isinstance(part, int)]
+    section, key = (where[0], " ".join(where[1:])) if where else ("", "")
+    if first["type"] == "extra_forbidden":
+        if len(where) == 1:
+            return f"{path}: unknown section [{section}]; use {', '.join(f'[{s}]' for s in SweepFile.model_fields)}"
+        known = _section_model(section).model_fields
+        return f"{path}: unknown key {where[-1]!r} in [{section}]; use {', '.join(known)}"
+    if first["type"] == "missing":
+        return f"{path}: [{section}] needs {key}"
+    return f"{path}: [{section}] {key}: {first['msg'].lower()}, not {first.get('input')!r}".replace("] :", "]:")
+
+
+def _section_model(section: str) -> type[BaseModel]:
+    annotation = SweepFile.model_fields[section].annotation
+    return next(model for model in (annotation, *get_args(annotation)) if hasattr(model, "model_fields"))
+
+
+def read_sweep_file(path: Path) -> SweepFile:
+    """The file checked against the schema; a one-line error for anything wrong in it."""
+    try:
+        content = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PolyuniError(f"cannot read sweep file {path}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise PolyuniError(f"{path} is not valid TOML: {error}") from None
+    for section in GROUPED:  # [train] is one group, [[train]] a list of them
+        if isinstance(content.get(section), dict):
+            content[section] = [content[section]]
+    try:
+        return SweepFile.model_validate(content)
+    except ValidationError as error:
+        raise PolyuniError(_one_line(path, error)) from None
 
 
 @dataclass(frozen=True)
-class SweepRun:
-    """One run of the grid, as ``study.PlannedRun`` describes one (the executor takes either)."""
-
+class PlannedRun:
     label: str
-    requested: str
-    build: Callable
-    after: tuple[str, ...] = ()
+    requested: str  # in words, for the report when it cannot be had
+    build: Callable[[Path], tuple[Source, AnalysisSettings]]  # given the database; runs in the driver
+    trained: bool = False
+    reference: str | None = None  # a run with planted pseudowords: the run it is measured against
+    after: tuple[str, ...] = ()  # labels that must be stored before this run is built
 
 
 @dataclass(frozen=True)
 class Sweep:
-    runs: list[SweepRun]
-    compare: dict | None  # keyword arguments of compare(), when asked for
+    runs: list[PlannedRun]
+    not_requested: list[tuple[str, str]]  # on-request models left out, and why (label, reason)
+    file: SweepFile = field(repr=False)
 
 
-def _checked(path: Path, content: dict) -> dict:
-    """Every section and key known and of the right type, else one line naming it."""
-    for section, values in content.items():
-        if section not in SECTIONS or not isinstance(values, dict):
-            raise PolyuniError(f"{path}: unknown section [{section}]; use {', '.join(f'[{s}]' for s in SECTIONS)}")
-        for key, value in values.items():
-            expected = SECTIONS[section].get(key)
-            if expected is None:
-                raise PolyuniError(f"{path}: unknown key {key!r} in [{section}]; use {', '.join(SECTIONS[section])}")
-            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise PolyuniError(f"{path}: [{section}] {key} must be a {expected.__name__}, not {value!r}")
-    return content
-
-
-def _pairs(path: Path, texts: list) -> tuple[tuple[str, str], ...]:
+def _pairs(path: Path, texts: list[str], section: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for text in texts:
-        parts = str(text).split(":")
+        parts = text.split(":")
         if len(parts) != 2 or not all(parts):
-            raise PolyuniError(f"{path}: [analysis] pairs: {text!r} is not a pair: write \"WORD:WORD\"")
+            raise PolyuniError(f"{path}: [{section}] pairs: {text!r} is not a pair: write \"WORD:WORD\"")
         pairs.append((parts[0], parts[1]))
     return tuple(pairs)
 
 
-def load_sweep(path: Path) -> Sweep:
-    """The sweep's runs from its TOML file; a one-line error for anything wrong in it."""
-    from polyuni_db.sources.corpora import load_corpus
-    from polyuni_db.sources.pretrained import PretrainedSource
+@dataclass(frozen=True)
+class _Trained:
+    """What a trained run is, before it is built: what [pseudowords] plants beside."""
+
+    corpus: str
+    dim: int
+    seed: int | None
+    suffix: str
+    algorithm: str
+
+
+def _trained_runs(path: Path, group: TrainGroup, top_k: int, pairs: tuple,
+                  read: Callable) -> list[tuple[_Trained, PlannedRun]]:
+    from polyuni_db.sources.fasttext import FastTextSource, SubwordParams
+    from polyuni_db.sources.ppmi_svd import PpmiParams, PpmiSvdSource
     from polyuni_db.sources.trained import TrainedSource, TrainParams
     from polyuni_db.sources.training import default_train_label
 
+    if group.pairs is not None:
+        pairs = _pairs(path, group.pairs, "train")
+    word2vec = {name: getattr(group, name) for name in TrainParams.__dataclass_fields__ if name not in ("sg", "workers")}
     try:
-        content = _checked(path, tomllib.loads(Path(path).read_text(encoding="utf-8")))
-    except OSError as error:
-        raise PolyuniError(f"cannot read sweep file {path}: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise PolyuniError(f"{path} is not valid TOML: {error}") from None
-    analysis = content.get("analysis", {})
-    settings = AnalysisSettings(top_k=analysis.get("top_k", 10),
-                                pairs=_pairs(path, analysis["pairs"]) if "pairs" in analysis else DEFAULT_PAIRS)
+        params = {"word2vec-sg": TrainParams(sg=1, **word2vec), "word2vec-cbow": TrainParams(sg=0, **word2vec),
+                  "fasttext": TrainParams(sg=1, **word2vec)}
+        subwords = SubwordParams(group.min_n, group.max_n, group.bucket)
+        ppmi = PpmiParams(group.window, group.min_count, group.smoothing, group.eigenvalue_weight)
+    except PolyuniError as error:
+        raise PolyuniError(f"{path}: [train] {error}") from None
     runs = []
-    train = content.get("train")
-    if train:
-        lowercase = train.get("lowercase", False)
-        read = cache(lambda name: load_corpus(name, lowercase=lowercase))
-        unknown = [name for name in train.get("algorithms", []) if name not in ALGORITHMS]
-        if unknown:
-            raise PolyuniError(f"{path}: unknown algorithm {unknown[0]!r}; use {', '.join(ALGORITHMS)}")
-        for field in ("corpora", "dims"):
-            if not train.get(field):
-                raise PolyuniError(f"{path}: [train] needs {field}")
-        for corpus in train["corpora"]:
-            for algorithm in train.get("algorithms", ["skipgram"]):
-                params = TrainParams(sg=ALGORITHMS[algorithm], window=train.get("window", 5),
-                                     min_count=train.get("min_count", 1), epochs=train.get("epochs", 5))
-                for dim in train["dims"]:
-                    for seed in train.get("seeds", [1]):
-                        def build(db_path, corpus=corpus, dim=dim, seed=seed, params=params):
-                            return TrainedSource(read(corpus), dim, seed, params), settings
+    for corpus in group.corpora:
+        for algorithm in group.algorithms:
+            for dim in group.dims:
+                # PPMI-SVD is deterministic: one run whatever the seeds
+                for seed in [None] if algorithm == "ppmi-svd" else group.seeds:
+                    def build(db_path, corpus=corpus, algorithm=algorithm, dim=dim, seed=seed):
+                        sentences = read(corpus, group.lowercase)
+                        if algorithm == "ppmi-svd":
+                            source = PpmiSvdSource(sentences, dim, ppmi)
+                        elif algorithm == "fasttext":
+                            source = FastTextSource(sentences, dim, seed, params[algorithm], subwords)
+                        else:
+                            source = TrainedSource(sentences, dim, seed, params[algorithm])
+                        # the minimal corpora have fewer words than top_k: rank all of them
+                        vocabulary = len({token for sentence in sentences.sentences for token in sentence})
+                        return source, AnalysisSettings(top_k=min(top_k, vocabulary), pairs=pairs)
 
-                        # a corpus file is named by its stem, as load_corpus names it
-                        label = default_train_label(Path(corpus).stem, dim, seed)
-                        label += "_cbow" if algorithm == "cbow" else ""
-                        runs.append(SweepRun(label, f"word2vec ({algorithm}) on {corpus}, {dim} dimensions, "
-                                             f"seed {seed}", build))
-    for name in content.get("pretrained", {}).get("names", []):
+                    seed_text = "" if seed is None else f", seed {seed}"
+                    # a corpus file is named by its stem, as load_corpus names it
+                    what = _Trained(Path(corpus).stem, dim, seed, group.suffix, algorithm)
+                    runs.append((what, PlannedRun(
+                        default_train_label(what.corpus, dim, seed, group.suffix, algorithm),
+                        f"{algorithm} on {corpus}, {dim} dimensions{seed_text}{group.suffix and ', ' + group.suffix}",
+                        build, trained=True)))
+    return runs
+
+
+def _planted_runs(path: Path, group: PseudowordGroup, trained: list[tuple[_Trained, PlannedRun]]) -> list[PlannedRun]:
+    """Each trained run of the sweep on the group's corpus, dimensions and seeds, again with the
+    pseudowords planted in its corpus, measured against it (its reference)."""
+    from polyuni_db.sources.pseudowords import plant_pseudowords, planted_name
+    from polyuni_db.sources.training import default_train_label
+
+    planted_in: dict[int, object] = {}  # by the corpus object, which the sweep's reader keeps: planted once
+
+    def planted(corpus):
+        if id(corpus) not in planted_in:
+            planted_in[id(corpus)] = plant_pseudowords(corpus, group.count, group.seed)
+        return planted_in[id(corpus)]
+
+    corpus = Path(group.corpus).stem
+    references = [(what, run) for what, run in trained
+                  if what.corpus == corpus and what.dim in group.dims and what.seed in group.seeds]
+    if not references:
+        raise PolyuniError(f"{path}: [pseudowords] plants in {group.corpus} beside the trained runs on it with "
+                           f"dims {group.dims} and seeds {group.seeds}, and no [train] group has one")
+    runs = []
+    for what, reference in references:
+        def build(db_path, reference=reference):
+            source, settings = reference.build(db_path)
+            return dataclasses.replace(source, corpus=planted(source.corpus)), settings
+
+        runs.append(PlannedRun(
+            default_train_label(planted_name(corpus, group.count, group.seed), what.dim, what.seed, what.suffix,
+                                what.algorithm),
+            f"{reference.requested} with {group.count} pseudowords (seed {group.seed})", build, trained=True,
+            reference=reference.label))
+    return runs
+
+
+def load_sweep(path: Path, with_on_request: bool = False, progress: Progress = no_progress) -> Sweep:
+    """The sweep's runs from its TOML file; a one-line error for anything wrong in it."""
+    from polyuni_db.sources.control import RotationSource
+    from polyuni_db.sources.corpora import load_corpus
+    from polyuni_db.sources.pretrained import PretrainedSource
+
+    content = read_sweep_file(path)
+    # each corpus is read once per sweep, when the first run on it is built
+    read = cache(lambda name, lowercase: load_corpus(name, lowercase=lowercase, progress=progress))
+    analysis = content.analysis
+    pairs = _pairs(path, analysis.pairs, "analysis") if analysis.pairs is not None else DEFAULT_PAIRS
+    settings = AnalysisSettings(top_k=analysis.top_k, pairs=pairs)
+    trained = [found for group in content.train for found in _trained_runs(path, group, analysis.top_k, pairs, read)]
+    runs = [run for _, run in trained]
+    not_requested = []
+    names = content.pretrained.names + (content.pretrained.on_request if with_on_request else [])
+    for name in names:
         source = PretrainedSource(name)
-        runs.append(SweepRun(source.default_label(), f"pretrained {name}",
-                             lambda db_path, source=source: (source, settings)))
+        runs.append(PlannedRun(source.default_label(), f"pretrained {name}",
+                               lambda db_path, source=source: (source, settings)))
+    if not with_on_request:
+        not_requested = [(PretrainedSource(name).default_label(), "not requested: --with-google-news adds it "
+                          "(internet, 1.6 GB)") for name in content.pretrained.on_request]
+    for group in content.rotations:
+        for seed in group.seeds:
+            runs.append(PlannedRun(
+                f"{group.of}_rot{seed}", f"rotation of {group.of} (seed {seed})",
+                lambda db_path, of=group.of, seed=seed: (RotationSource(db_path, of, seed), settings),
+                after=(group.of,)))
+    runs += [run for group in content.pseudowords for run in _planted_runs(path, group, trained)]
     if not runs:
         raise PolyuniError(f"{path} names no runs: give [train] corpora and dims, or [pretrained] names")
     labels = [run.label for run in runs]
     if len(set(labels)) != len(labels):
         raise PolyuniError(f"{path}: two runs would share the label {next(l for l in labels if labels.count(l) > 1)!r}")
-    return Sweep(runs, content.get("compare"))
+    return Sweep(runs, not_requested, content)
 
 
 def run_sweep(
@@ -146,20 +390,19 @@ def run_sweep(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_outcome: Callable[[RunOutcome], None] = lambda outcome: None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
+    with_on_request: bool = False,
+    rotations: int | None = None,
 ) -> tuple[list[RunOutcome], int | None]:
-    """Every run of the sweep (stored or bundled ones skipped), then its comparisons when asked for:
-    (outcomes in the file's order, similarity scores stored or None)."""
-    sweep = load_sweep(path)
+    """Every run of the sweep (stored or bundled ones skipped; one that fails is recorded and the
+    others go on), then its instruments in the order each needs the last: planted recovery,
+    filtered variants and the rotation check, comparisons, rotation nulls (``rotations`` instead of
+    the file's count), feature sets and their matching. Returns (outcomes in the file's order,
+    similarity rows stored by [compare] or None without it)."""
+    from polyuni_db.instruments import run_instruments
+
+    sweep = load_sweep(path, with_on_request, progress)
     outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
                        lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
-    if sweep.compare is None:
-        return outcomes, None
-    from polyuni_db.compare import DEFAULT_PERMUTATIONS, DEFAULT_WORDS, compare
-
-    stored = [outcome.label for outcome in outcomes if outcome.result is not None]
-    if len(stored) < 2:
-        return outcomes, 0
-    options = {"n_words": sweep.compare.get("words", DEFAULT_WORDS), "k": sweep.compare.get("k", 10),
-               "permutations": sweep.compare.get("permutations", DEFAULT_PERMUTATIONS),
-               "seed": sweep.compare.get("seed", 0)}
-    return outcomes, compare(db_path, stored, progress=progress, lock_timeout=lock_timeout, **options)
+    similarity = run_instruments(db_path, sweep, outcomes, executor=executor, rotations=rotations, progress=progress,
+                                 lock_timeout=lock_timeout)
+    return outcomes, similarity

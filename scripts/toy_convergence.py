@@ -1,7 +1,7 @@
 """How many epochs do the study's co-occurrence toy corpora need with sample=0? Trains each corpus at
 2, 3 and 4 dimensions over a few seeds for a range of epoch counts and prints gensim's training loss
 (compute_loss) averaged over the last tenth of the epochs, as a share of the loss of the longest
-training, and the seconds per run. The README gives the figures behind the blog preset's TOY_EPOCHS.
+training, and the seconds per run. The README gives the figures behind the blog preset's epochs (polyuni_db/presets/blog.toml).
 
     python scripts/toy_convergence.py [--seeds 5] [--epochs 50 100 200 500 1000 2000]
 """
@@ -15,7 +15,11 @@ import numpy as np
 
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.trained import TrainParams, train_word2vec
-from polyuni_db.study import MINIMAL_DIMS, TOY_CORPORA
+from polyuni_db.study import preset_path
+from polyuni_db.sweep import read_sweep_file
+
+# the blog preset's trained variants of the toy corpora
+TOY = next(group for group in read_sweep_file(preset_path("blog")).train if group.suffix == "trained")
 
 
 def late_loss(corpus, dim: int, seed: int, epochs: int) -> tuple[float, float]:
@@ -32,11 +36,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, nargs="+", default=[50, 100, 200, 500, 1000, 2000])
     args = parser.parse_args()
     results = {}
-    for name in TOY_CORPORA:
+    for name in TOY.corpora:
         corpus = load_corpus(name)
         losses = {epochs: [] for epochs in args.epochs}
         seconds = {epochs: 0.0 for epochs in args.epochs}
-        for dim in MINIMAL_DIMS:
+        for dim in TOY.dims:
             for seed in range(1, args.seeds + 1):
                 for epochs in args.epochs:
                     loss, took = late_loss(corpus, dim, seed, epochs)

@@ -264,21 +264,19 @@ def test_features_of_a_planted_run_and_its_reference_fill_the_features_instrumen
     assert len(rows(planted_db, "SELECT * FROM pseudoword_instruments WHERE instrument <> 'feature_atoms'")) == 24
 
 
-def test_the_study_fits_a_planted_run_whose_reference_it_fitted(planted_db, monkeypatch):
+def test_the_study_fits_a_planted_run_whose_reference_it_fitted(planted_db):
     """The controls preset's wiring, at a small size: the seed-1 planted run gets a feature set because
     its reference got one, and its features instrument is recorded; the seed-2 one (reference not
     fitted, as the preset skips _s2 runs) gets neither."""
-    import polyuni_db.study as study
-    from polyuni_db.features import FeatureSettings
+    from polyuni_db.instruments import _features
+    from polyuni_db.sweep import FeatureSection
 
-    small = FeatureSettings(nonzero=2, words=300)
-    monkeypatch.setitem(study.FEATURE_PRESETS, "controls", (small, None))
+    small = FeatureSection(nonzero=2, words=300, exclude=["*_s2", "*_s3"])  # as the controls preset
     with duckdb.connect(str(planted_db)) as connection:  # the rows of the test above, so that these are new
         connection.execute("DELETE FROM pseudoword_instruments WHERE instrument = 'feature_atoms'")
     planted = [("lee_background_pw6s1_8_e1_s1", "lee_background_8_e1_s1"),
                ("lee_background_pw6s1_8_e1_s2", "lee_background_8_e1_s2")]
-    study._features(planted_db, "controls", ["lee_background_8_e1_s1", "lee_background_8_e1_s2"], planted,
-                    lambda *args: None, 60)
+    _features(planted_db, small, ["lee_background_8_e1_s1", "lee_background_8_e1_s2"], planted, lambda *args: None, 60)
     fitted = rows(planted_db, "SELECT DISTINCT label FROM feature_sets JOIN runs USING (run_id) WHERE words = 300 "
                   "ORDER BY label")
     assert [r["label"] for r in fitted] == ["lee_background_8_e1_s1", "lee_background_pw6s1_8_e1_s1"]

@@ -257,15 +257,21 @@ def test_the_small_sweep_names_its_grid():
     assert [run.label for run in sweep.runs] == [
         f"{corpus}_{dim}{suffix}" for corpus in ("lee_background", "inaugural") for dim in (8, 16)
         for suffix in ("", "_s2")]
-    assert sweep.compare == {"words": 500, "k": 10, "permutations": 10}
+    assert (sweep.file.compare.words, sweep.file.compare.k, sweep.file.compare.permutations) == (500, 10, 10)
 
 
 @pytest.mark.parametrize("text, message", [
     ("[train]\ncorpora = ['corpus_4']\ndims = [2]\nepoch = 3\n", "unknown key 'epoch' in [train]"),
-    ("[train]\ncorpora = ['corpus_4']\ndims = 2\n", "[train] dims must be a list"),
+    ("[train]\ncorpora = ['corpus_4']\ndims = 2\n", "[train] dims: input should be a valid list, not 2"),
+    ("[[train]]\ncorpora = ['corpus_4']\ndims = [2]\n[[train]]\ncorpora = ['corpus_4']\ndims = [0]\n",
+     "[train] dims: input should be greater than or equal to 1, not 0"),
+    ("[features]\natoms = '300'\n[train]\ncorpora = ['corpus_4']\ndims = [2]\n", "[features] atoms: input should be a valid integer"),
+    ("[compare]\nwords = true\n[train]\ncorpora = ['corpus_4']\ndims = [2]\n", "[compare] words: input should be a valid integer"),
+    ("[pseudowords]\ncorpus = 'brown'\ndims = [2]\n", "[pseudowords] needs count"),
+    ("[features]\nseed = [1]\n", "unknown key 'seed' in [features]"),
     ("[trian]\n", "unknown section [trian]"),
     ("[train]\ncorpora = ['corpus_4']\n", "[train] needs dims"),
-    ("[train]\ncorpora = ['corpus_4']\ndims = [2]\nalgorithms = ['glove']\n", "unknown algorithm 'glove'"),
+    ("[train]\ncorpora = ['corpus_4']\ndims = [2]\nalgorithms = ['glove']\n", "[train] algorithms: input should be 'word2vec-sg', 'word2vec-cbow', 'fasttext' or 'ppmi-svd', not 'glove'"),
     ("[analysis\n", "is not valid TOML"),
     ("", "names no runs"),
 ])

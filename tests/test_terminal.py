@@ -96,7 +96,7 @@ def test_a_study_summarises_missing_pairs_and_models_left_out(small_db, tmp_path
     """One line for the pairs minimal corpora cannot have, one for each model not had, and why."""
     import polyuni_db.cli
     import polyuni_db.study
-    from polyuni_db.study import StudyOutcome
+    from polyuni_db.executor import RunOutcome as StudyOutcome
 
     def two_runs_and_a_failure(db_path, preset, on_outcome, **kwargs):
         outcomes = [StudyOutcome(f"corpus_{n}_2", ingest(TrainedSource(load_corpus(f"corpus_{n}"), 2, 1), db_path,

@@ -16,7 +16,7 @@ from polyuni_db.findings import AnalysisSettings
 from polyuni_db.pipeline import fingerprint, ingest
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.sources.trained import TrainedSource, TrainParams
-from polyuni_db.study import TOY_CORPORA, TOY_EPOCHS, TOY_SEEDS, plan
+from polyuni_db.study import plan
 
 
 def rows(db, sql, *parameters):
@@ -273,13 +273,13 @@ def test_blog_preset_adds_trained_variants():
     runs = plan("blog")
     labels = [run.label for run in runs]
     variants = [label for label in labels if "_trained" in label]
-    assert len(variants) == len(TOY_CORPORA) * 3 * len(TOY_SEEDS) == 300
+    assert len(variants) == 5 * 3 * 20  # the toy corpora with contexts x dimensions x seeds
     assert "corpus_bark_3_trained" in labels and "corpus_capital_4_trained_s20" in labels
     assert not any(label.startswith(("corpus_2_", "corpus_3_", "corpus_4_", "corpus_5_")) and "_trained" in label
                    for label in labels)
     assert all(f"{name}_{dim}" in labels for name in MINIMAL_CORPORA for dim in (2, 3, 4))  # the published runs stay
     source, _ = next(run for run in runs if run.label == "corpus_food_2_trained_s7").build(None)
-    assert (source.seed, source.params.sample, source.params.epochs) == (7, 0, TOY_EPOCHS)
+    assert (source.seed, source.params.sample, source.params.epochs) == (7, 0, 1000)
 
 
 def test_point_labels_do_not_overlap():
