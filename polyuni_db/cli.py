@@ -868,6 +868,10 @@ def _match_features(args, db: Path) -> None:
         if action == "skipped":
             print(f"{name_a} ~ {name_b}: matched before with these settings; --force recomputes it")
             continue
+        if action == "no reproducible atoms":
+            print(f"{name_a} ~ {name_b}: not matched: {score['n_atoms_a']} and {score['n_atoms_b']} reproducible atoms "
+                  "(see the view atom_quality)")
+            continue
         z = "z not defined (the null does not vary)" if score["z"] is None else f"z {score['z']:.1f}"
         p = ("<" if score["p_value_is_bound"] else "=") + f" {score['p_value']:.3g}"
         print(f"{name_a} ~ {name_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "

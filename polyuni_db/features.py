@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from polyuni_db.analysis import features as kernels
 from polyuni_db.analysis.similarity import against_null
@@ -153,6 +156,14 @@ def _scores(metric: str, scored, n: int, permutations: int) -> dict:
             "p_value_is_bound": bool(np.isclose(scored.p_value, 1 / (permutations + 1))), "n": n}
 
 
+@contextmanager
+def quiet_numpy():
+    """numpy's floating-point and empty-slice warnings silenced: what they flag ends as a NULL."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
 def _finite(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
@@ -175,7 +186,9 @@ def build_feature_set(run: StoredRun, settings: FeatureSettings, seed: int, n_jo
     vectors = np.asarray(run.vectors)
     unit_fit = kernels.unit_rows(vectors[fit])
     n_atoms, nonzero = settings.atoms_for(run), settings.nonzero_for(run)
-    with np.errstate(all="ignore"):  # degenerate inputs end in NaN scores (stored NULL), not terminal noise
+    # one BLAS thread: the matrices are narrow (50 columns), and BLAS threads spinning beside the
+    # encoder's own threads cost more CPU than they save (FastICA took several times as long)
+    with quiet_numpy(), threadpool_limits(limits=1, user_api="blas"):
         fitted = fit_atoms(unit_fit, settings, n_atoms, nonzero, seed, n_jobs, lambda done, total: progress(
             done, total, f"{run.label}: fitting {n_atoms} atoms ({settings.method})"))
         unit = kernels.unit_rows(vectors[encoded])
@@ -411,7 +424,7 @@ def match_feature_sets(db_path: Path, run_a: StoredRun, run_b: StoredRun, set_a:
     """Match the reproducible atoms of two stored feature sets over the runs' ``n_words`` most
     frequent shared words, against ``permutations`` shuffled word correspondences; same run (two
     seeds): decoder cosines too. A match stored with the same parameters is kept unless ``force``.
-    Returns (the feature_match_scores row, 'computed' | 'replaced' | 'skipped').
+    Returns (the feature_match_scores row, 'computed' | 'replaced' | 'skipped' | 'no reproducible atoms').
     ``codes``: a cache of feature sets' codes, filled here, for matching one set with many."""
     parameters = {"words_requested": n_words, "permutations": permutations, "threshold": threshold, "seed": seed}
     stored = stored_match(db_path, set_a, set_b, lock_timeout)
@@ -427,12 +440,15 @@ def match_feature_sets(db_path: Path, run_a: StoredRun, run_b: StoredRun, set_a:
         if found["feature_set_id"] not in codes:
             codes[found["feature_set_id"]] = _codes(db_path, run, found["feature_set_id"], found["atoms"], lock_timeout)
     keep_a, keep_b = (np.array(read_reproducible(db_path, s, lock_timeout), dtype=np.int64) for s in (set_a, set_b))
+    if not keep_a.size or not keep_b.size:  # nothing reproducible to match: no score, rather than a made-up one
+        return {"feature_set_a": set_a, "feature_set_b": set_b, "n_atoms_a": int(keep_a.size),
+                "n_atoms_b": int(keep_b.size)}, "no reproducible atoms"
     codes_a, codes_b = codes[set_a][rows_a], codes[set_b][rows_b]
     similarity = kernels.activation_correlation(codes_a, codes_b)
     every_atom = kernels.match(similarity).values.mean()
     matching = kernels.match(similarity[np.ix_(keep_a, keep_b)])
     atoms_a, atoms_b = keep_a[matching.atoms_a], keep_b[matching.atoms_b]
-    with np.errstate(all="ignore"):
+    with quiet_numpy():
         null_means, null_above = kernels.shuffled_matching_null(codes_a[:, keep_a], codes_b[:, keep_b], permutations,
                                                                 seed, threshold)
     scored = against_null(float(matching.values.mean()), null_means)
