@@ -11,7 +11,7 @@ endif
 # gensim's Word2Vec must not depend on Python's per-process hash salt; record a fixed one.
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup test study clean
+.PHONY: setup test study docs clean
 
 setup: $(VENV)/.installed
 
@@ -29,5 +29,9 @@ test: setup
 study: setup
 	$(BIN)/polyuni --db $(DB) study --preset blog --out reports/out
 
+# The documentation site, into site/ (open site/index.html); any warning fails the build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) *.egg-info site

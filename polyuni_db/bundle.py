@@ -151,6 +151,18 @@ def pair_notes(pairs: pa.Table) -> tuple[str, ...]:
     )
 
 
+# The hash seed this process started with (Dask's nanny later sets PYTHONHASHSEED in the driver's
+# environment to spawn its workers, which does not change the driver's own hashing).
+STARTED_WITH_HASH_SEED = os.environ.get("PYTHONHASHSEED", "unset")
+
+
+def process_record() -> dict:
+    """What a reproducibility record says about the process that did the work. The same run may be
+    computed by a Dask worker and committed by the driver, whose environments differ (Dask's nanny gives
+    its workers PYTHONHASHSEED=6640 when the driver's is 0 or unset), so each records its own."""
+    return {"python_hash_seed": STARTED_WITH_HASH_SEED, "host": socket.gethostname(), "pid": os.getpid()}
+
+
 def compute_run(source: Source, label: str, parameters: dict, fingerprint: str, settings: AnalysisSettings,
                 root: Path, progress: Progress = no_progress) -> Path:
     """Load or train, analyse, and publish the run's bundle under ``root``; returns its folder.
@@ -175,4 +187,5 @@ def compute_run(source: Source, label: str, parameters: dict, fingerprint: str, 
     }
     notes = pair_notes(findings.tables["difference_pairs"])
     return publish(root, fingerprint, lambda folder: _write(
-        folder, run, findings.tables, embedding.vectors, embedding.metadata, notes, perf_counter() - started))
+        folder, run, findings.tables, embedding.vectors, {**embedding.metadata, "worker": process_record()}, notes,
+        perf_counter() - started))

@@ -7,6 +7,10 @@ import json
 import math
 import os
 import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from polyuni_db.errors import PolyuniError
@@ -18,6 +22,8 @@ from polyuni_db.sources.training import ALGORITHMS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, default_db_path
 
 DEFAULT_REPORT_DIR = Path("reports/out")
+FORMATS_OUT = ("table", "csv", "json")
+SOURCES = ("pretrained", "file", "train", "control")
 SQL_TABLE_LIMIT = 1000  # rows a table shows unless --limit says otherwise: a screenful or two, aligned
 
 EPILOG = """examples:
@@ -86,6 +92,12 @@ def _add_executor_options(parser: argparse.ArgumentParser, default: str | None =
                         help="keep every run's bundle (Parquet rows, metadata, vectors) in DIR, for `polyuni "
                         "import` elsewhere and for reruns; on a cluster, a folder every worker can write "
                         "(default: a temporary folder beside the database, removed at the end)")
+
+
+def _add_format_option(parser: argparse.ArgumentParser, others: str) -> None:
+    parser.add_argument("--format", choices=FORMATS_OUT, default="table",
+                        help=f"table: columns sized to their content, floats at 4 significant digits; {others} "
+                        "(default: table)")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -278,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     file_.add_argument("--limit", type=_positive, metavar="N", help="read only the first N words")
     _add_ingest_options(file_)
 
-    train = sources.add_parser("train", help="Word2Vec trained here, over dimensions x seeds")
+    train = sources.add_parser("train", help="Word2Vec, fastText or PPMI-SVD trained here, a run per dimension and seed")
     train.add_argument("--corpus", required=True, metavar="NAME|PATH",
                        help="a corpus name (corpus_4, brown, lee_background, ...) or a text file, "
                        "one sentence per line")
@@ -314,9 +326,20 @@ def build_parser() -> argparse.ArgumentParser:
     filter_.add_argument("--min-count", type=_positive, default=5, metavar="M",
                          help="keep trained words counted at least M times (default: 5)")
 
-    commands.add_parser("runs", help="list the stored runs")
+    runs = commands.add_parser("runs", help="list the stored runs")
+    runs.add_argument("--like", metavar="PATTERN",
+                      help="only labels matching this SQL LIKE pattern: %% any text, _ one character")
+    runs.add_argument("--source", choices=SOURCES, help="only runs from this source")
+    runs.add_argument("--corpus", metavar="NAME", help="only runs trained on this corpus")
+    _add_format_option(runs, "csv and json give every digit")
 
-    compare = commands.add_parser("compare", help="basis-invariant similarity of every pair of the given runs")
+    compare = commands.add_parser(
+        "compare", help="basis-invariant similarity of every pair of the given runs",
+        description="Score every pair of the given runs over their most frequent shared words: linear CKA, "
+        "mutual k-NN and (equal dimensions) the top-5 dimension words in common after orthogonal Procrustes "
+        "alignment, each against shuffled word correspondences; and the axis-aligned overlap against random "
+        "rotations. Stored in the table similarity (view similarity_scores, with labels); pairs compared "
+        "before with the same settings are kept.")
     compare.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs to compare pairwise")
     compare.add_argument("--words", type=_positive, default=10_000, metavar="N",
                          help="compare over the N most frequent shared words (default: 10000)")
@@ -350,8 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "its comparisons")
     sweep.add_argument("file", type=Path, metavar="SWEEP.toml",
                        help="the study: [analysis], [[train]], [pretrained], [[rotations]], [pseudowords], "
-                       "[filtered], [compare], [rotation_nulls], [features] (see scripts/sweeps/instruments.toml and "
-                       "`polyuni study --list` for the presets, all sweep files)")
+                       "[filtered], [compare], [rotation_nulls], [features] (a complete file below; `polyuni study "
+                       "--list` names the presets, all sweep files)")
     sweep.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
     _add_executor_options(sweep)
 
@@ -380,8 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "outside the database (no files, other databases, extensions or network) "
                               "unless --read-files or --attach allows it, read-only.")
     sql.add_argument("query", help="one SQL query (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA)")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                     help="output format; csv and json stream every row (default: table)")
+    _add_format_option(sql, "csv and json stream every row with every digit")
     sql.add_argument("--limit", type=_non_negative, metavar="N",
                      help=f"print at most N rows, 0 for all (default: {SQL_TABLE_LIMIT} for table, all for csv and json)")
     sql.add_argument("--read-files", type=Path, nargs="+", default=[], metavar="DIR",
@@ -414,7 +436,136 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--threshold", type=float, default=0.5, metavar="T",
                        help="count atoms matched with |correlation| above T (default: 0.5)")
     match.add_argument("--force", action="store_true", help="recompute pairs matched before with these settings")
+    _describe(parser)
+    for _, command in list(every_command(parser))[1:]:  # the global options after the command too
+        _add_global_options(command.add_argument_group("global options (also before the command)"),
+                            default=argparse.SUPPRESS)
     return parser
+
+
+# Shown under every command's --help; a test checks that each command has some.
+EXAMPLES = {
+    "init": ["polyuni --db study.duckdb init"],
+    "ingest": ["polyuni ingest pretrained glove-wiki-gigaword-50", "polyuni ingest train --corpus brown --dims 50"],
+    "ingest pretrained": ["polyuni ingest pretrained glove-wiki-gigaword-50",
+                          "polyuni ingest pretrained minilm-token-embeddings"],
+    "ingest file": ["polyuni ingest file vectors.bin --format word2vec-bin --label mine --limit 100000"],
+    "ingest train": ["polyuni ingest train --corpus brown --dims 40 50 60 --seeds 1 2 3",
+                     "polyuni ingest train --corpus corpus_food --dims 3 --sample 0 --epochs 1000 --label food_t{dim}",
+                     "polyuni ingest train --corpus lee_background --dims 50 --algorithm ppmi-svd",
+                     "polyuni ingest train --corpus brown --dims 50 --pseudowords 30 --pseudoword-seed 1"],
+    "ingest control": ["polyuni ingest control rotate --of glove --seed 1"],
+    "ingest control rotate": ["polyuni ingest control rotate --of glove --seed 1   # the run glove_rot1"],
+    "ingest control filter": ["polyuni ingest control filter --of brown_50 brown_50_s2 --min-count 5"],
+    "runs": ["polyuni runs --like 'brown%'", "polyuni runs --source pretrained --format csv"],
+    "compare": ["polyuni compare glove glove_rot1 brown_50 --words 10000 --permutations 100",
+                "polyuni sql \"SELECT label_a, label_b, metric, value, null_mean FROM similarity_scores\""],
+    "mlflow-sync": ["polyuni mlflow-sync"],
+    "report": ["polyuni report --out reports/out   # then open reports/out/index.html"],
+    "study": ["polyuni study --list", "polyuni study --preset quick",
+              "polyuni study --preset my_study.toml --executor local:1 --no-mlflow"],
+    "sweep": ["polyuni sweep my_study.toml --executor local:2 --bundles bundles/",
+              "polyuni sweep my_study.toml --executor tcp://scheduler:8786 --bundles /shared/bundles"],
+    "import": ["polyuni import bundles/", "polyuni import /shared/bundles/fingerprint=3fa2... --force"],
+    "bench": ["polyuni bench --vocab 100000 --dim 50 --pairs 0", "polyuni bench --features"],
+    "sql": ["polyuni sql \"SELECT label, dim, vocab_size FROM runs\" --format csv",
+            "polyuni sql \"SELECT * FROM read_csv('data/x.csv')\" --read-files data"],
+    "features": ["polyuni features glove --seeds 1 2", "polyuni features brown_50 --method omp --atoms 300"],
+    "match-features": ["polyuni match-features glove@1 glove_rot1@3", "polyuni match-features glove@1 glove@2 --force"],
+}
+# What `polyuni sweep --help` shows: a sweep file with every section, small enough to try (a test loads it).
+SWEEP_FILE = """\
+# my_study.toml: every section of a sweep file (the presets are such files: `polyuni study --list`)
+[analysis]                  # what is computed from every run (part of each fingerprint)
+top_k = 5                   # default 10
+pairs = ["man:woman", "war:peace"]   # difference vectors; default: the study's three pairs
+
+[[train]]                   # a group of trained runs: every corpus x algorithm x dimension x seed
+corpora = ["lee_background", "inaugural"]
+algorithms = ["word2vec-sg", "ppmi-svd"]  # also word2vec-cbow, fasttext
+dims = [8, 16]
+seeds = [1, 2]              # default [1]; ppmi-svd has none
+epochs = 2                  # every setting of `polyuni ingest train`, with its defaults
+
+[pretrained]                # gensim-data names, as `polyuni ingest pretrained`
+names = ["glove-wiki-gigaword-50"]
+
+[[rotations]]               # controls: a run of the sweep times a random orthogonal matrix
+of = "glove"
+seeds = [1]
+
+[pseudowords]               # planted polysemy, beside the trained runs on the corpus at these dims and seeds
+corpus = "lee_background"
+count = 6
+dims = [8]
+seeds = [1, 2]
+
+[filtered]                  # dimension words among trained words counted at least min_count times
+min_count = 5
+
+[compare]                   # every pair of the sweep's runs (runs, exclude: label patterns), as `polyuni compare`
+words = 500
+permutations = 10
+
+[rotation_nulls]            # the headline table's baseline, for every run over 1,000 words
+rotations = 10
+
+[features]                  # two feature sets a run, seeds of its own (runs, exclude: label patterns), pairs matched
+nonzero = 2
+words = 300
+runs = ["lee_background_8*"]
+"""
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each command's --help opens with its one-line summary (the line `polyuni --help` lists) and ends
+    with examples."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for choice in action._choices_actions:
+            command = action.choices[choice.dest]
+            name = command.prog.removeprefix("polyuni ")
+            command.description = command.description or choice.help[0].upper() + choice.help[1:] + "."
+            command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+            if name == "sweep":
+                command.epilog = "a sweep file:\n\n" + SWEEP_FILE + "\n" + command.epilog
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
+            _describe(command)
+
+
+def _add_global_options(parser, default=None) -> None:
+    """--db and --lock-timeout. Given after the command they are parsed there; SUPPRESS leaves them unset
+    when absent, so that the values given before the command, or the defaults, stand."""
+    parser.add_argument("--db", type=Path, default=default, metavar="PATH",
+                        help="DuckDB file (default: $POLYUNI_DB or ./polyuni.duckdb)")
+    parser.add_argument("--lock-timeout", type=_seconds, metavar="S",
+                        default=DEFAULT_LOCK_TIMEOUT if default is None else default,
+                        help="seconds to wait while another process writes the database (default: 60)")
+
+
+def every_command(parser: argparse.ArgumentParser | None = None):
+    """Every parser of the command line, the top one first: (its ``prog``, e.g. "polyuni ingest train",
+    the parser). The documentation's reference and the tests walk it."""
+    parser = parser or build_parser()
+    yield parser.prog, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from every_command(sub)
+
+
+def help_texts(width: int = 100):
+    """(command, its description, its ``--help`` at ``width`` columns) for every command."""
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(width)  # argparse wraps at the terminal's width, read from here
+    try:
+        return [(prog, parser.description or "", parser.format_help()) for prog, parser in every_command()]
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
 
 
 def _add_feature_settings(parser: argparse.ArgumentParser) -> None:
@@ -607,25 +758,38 @@ def _training_grid(args):
             yield source, label
 
 
-def _runs(db: Path, lock_timeout: float) -> None:
+def _runs(args, db: Path) -> None:
     from polyuni_db.store.read import list_runs
 
-    rows = list_runs(db, lock_timeout)
-    if not rows:
-        print(f"no runs in {db}")
+    columns, rows = list_runs(db, args.lock_timeout, like=args.like, source=args.source, corpus=args.corpus)
+    if not rows and args.format == "table":
+        print(f"no runs in {db}" + (" match" if args.like or args.source or args.corpus else ""))
         return
-    _print_table(list(rows[0]), [list(row.values()) for row in rows])
+    _write_rows(columns, [rows], args.format)
 
 
 def _print_table(columns: list[str], rows: list[list]) -> None:
     _print_table_batches(columns, [rows])
 
 
+def _cell(value) -> str:
+    """A value as a table shows it: floats at 4 significant digits, times to the second, lists item by item."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, Decimal)):
+        return f"{value:.4g}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_cell(item) for item in value) + "]"
+    return str(value)
+
+
 def _print_table_batches(columns: list[str], batches) -> None:
     """Aligned columns, widths taken from the first batch so that later ones print as they come."""
     widths = None
     for rows in batches:
-        text = [[("" if value is None else str(value)) for value in row] for row in rows]
+        text = [[_cell(value) for value in row] for row in rows]
         if widths is None:
             widths = [max([len(name)] + [len(row[i]) for row in text]) for i, name in enumerate(columns)]
             print("  ".join(name.ljust(width) for name, width in zip(columns, widths)).rstrip())
@@ -634,6 +798,32 @@ def _print_table_batches(columns: list[str], batches) -> None:
             print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
     if widths is None:
         _print_table_batches(columns, [[]])
+
+
+def _json_value(value):
+    """What json cannot write itself: DECIMAL as a number, times and the rest as text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
+def _write_rows(columns: list[str], batches, format_: str) -> None:
+    """Rows as a table, csv or json, written batch by batch as they arrive."""
+    if format_ == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for rows in batches:
+            writer.writerows(rows)
+    elif format_ == "json":  # a JSON array, one object a line
+        separator = "[\n"
+        for rows in batches:
+            for row in rows:
+                sys.stdout.write(separator + json.dumps(dict(zip(columns, row)), default=_json_value,
+                                                        ensure_ascii=False))
+                separator = ",\n"
+        print("[]" if separator == "[\n" else "\n]")
+    else:
+        _print_table_batches(columns, batches)
 
 
 def _first_rows(batches, limit: int, cut: list):
@@ -657,21 +847,7 @@ def _sql(args, db: Path) -> None:
     cut: list = []
     with stream_query(db, args.query, args.lock_timeout, read_folders=tuple(args.read_files),
                       attach=tuple(args.attach)) as (columns, batches):
-        batches = _first_rows(batches, limit, cut)
-        if args.format == "csv":
-            writer = csv.writer(sys.stdout)
-            writer.writerow(columns)
-            for rows in batches:
-                writer.writerows(rows)
-        elif args.format == "json":  # a JSON array, one object a line, written as rows arrive
-            separator = "[\n"
-            for rows in batches:
-                for row in rows:
-                    sys.stdout.write(separator + json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
-                    separator = ",\n"
-            print("[]" if separator == "[\n" else "\n]")
-        else:
-            _print_table_batches(columns, batches)
+        _write_rows(columns, _first_rows(batches, limit, cut), args.format)
     if cut:
         print(f"polyuni: only the first {limit} rows are shown; --limit N shows more, --limit 0 all",
               file=sys.stderr)
@@ -687,7 +863,7 @@ def run(argv: list[str] | None = None) -> None:
     elif args.command == "ingest":
         _ingest(args, db)
     elif args.command == "runs":
-        _runs(db, args.lock_timeout)
+        _runs(args, db)
     elif args.command == "sql":
         _sql(args, db)
     elif args.command == "compare":
@@ -791,9 +967,10 @@ def _study(args, db: Path) -> None:
             _print_result(outcome.result, notes=False)
             missing_pairs.update(note.split(" ")[0] for note in outcome.result.notes)
 
+    phase = _phase_lines("study")
     outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
                          progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
-                         bundles=args.bundles, on_status=SweepBar())
+                         bundles=args.bundles, on_status=SweepBar(), phase=phase)
     if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
         print("pairs not computed, their words missing from the model: "
               + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
@@ -801,7 +978,25 @@ def _study(args, db: Path) -> None:
     failed = [outcome for outcome in outcomes if outcome.result is None]
     for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
         print(f"not in this study: {label} ({reason})")
-    _report_page(db, args.out, args.lock_timeout)
+    with phase("report"):
+        _report_page(db, args.out, args.lock_timeout)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60) if seconds >= 60 else (0, seconds)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds:.1f} s"
+
+
+def _phase_lines(command: str):
+    """A Phase that says when each phase of a study or sweep starts, and how long it took."""
+    @contextmanager
+    def phase(name: str):
+        print(f"{command}: {name} ...")
+        started = time.monotonic()
+        yield
+        print(f"{command}: {name} done in {_duration(time.monotonic() - started)}")
+
+    return phase
 
 
 def _sweep(args, db: Path) -> None:
@@ -809,7 +1004,7 @@ def _sweep(args, db: Path) -> None:
 
     outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
                                    progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
-                                   on_status=SweepBar())
+                                   on_status=SweepBar(), phase=_phase_lines("sweep"))
     failed = sum(outcome.result is None for outcome in outcomes)
     print(f"sweep: {len(outcomes) - failed} of {len(outcomes)} runs stored, {failed} failed (see unavailable_sources)"
           + ("" if compared is None else f"; {compared} similarity scores stored"))

@@ -16,14 +16,18 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import shutil
 import threading
 import time
-import warnings
+import uuid
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Callable, Iterator, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from polyuni_db.bundle import bundle_path, compute_run, remove_partials
 from polyuni_db.errors import PolyuniError
@@ -58,7 +62,9 @@ class RunOutcome:
 
 @dataclass(frozen=True)
 class RunTask:
-    """Everything a worker needs for one run; pickled to the worker."""
+    """Everything a worker needs for one run; pickled to the worker. A trained source's sentences do not
+    travel in the task (Brown's are 10 MB, and Dask warns of a large task graph): they wait in
+    ``corpus_file`` in the bundle folder, which every worker reads, and the worker reads them back."""
 
     source: Source
     label: str
@@ -66,6 +72,7 @@ class RunTask:
     fingerprint: str
     settings: AnalysisSettings
     bundles: str
+    corpus_file: str | None = None
 
 
 @dataclass
@@ -82,8 +89,27 @@ class SweepStatus:
 def compute_task(task: RunTask) -> str:
     """The one task function: compute the run and publish its bundle; returns the bundle's folder."""
     _hold_for_fault_tests(task)
-    return str(compute_run(task.source, task.label, task.parameters, task.fingerprint, task.settings,
-                           Path(task.bundles)))
+    source = task.source
+    if task.corpus_file is not None:
+        sentences = pq.read_table(task.corpus_file).column("sentence").to_pylist()
+        source = replace(source, corpus=replace(source.corpus, sentences=sentences))
+    return str(compute_run(source, task.label, task.parameters, task.fingerprint, task.settings, Path(task.bundles)))
+
+
+def corpus_apart(source: Source, folder: Path) -> tuple[Source, str | None]:
+    """The source without its sentences, and the Parquet file in ``folder`` that holds them (written
+    once per corpus, under its content hash); a source without a corpus as it is."""
+    corpus = getattr(source, "corpus", None)
+    if corpus is None:
+        return source, None
+    path = folder / f"{corpus.spec()['sha256']}.parquet"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".partial-{os.getpid()}")
+        pq.write_table(pa.table({"sentence": corpus.sentences}), partial)
+        os.replace(partial, path)
+    # the base of a planted corpus and its pseudowords are the driver's business, not training's
+    return replace(source, corpus=replace(corpus, sentences=[], base=None)), str(path)
 
 
 def _hold_for_fault_tests(task: RunTask) -> None:
@@ -222,6 +248,7 @@ class _Runner:
         self.futures: dict = {}  # future -> planned run
         self.fingerprints: set[str] = set()
         self.ctrl_c = threading.Event()
+        self.corpora = bundles / f".corpora-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # sentences for the workers
 
     def run(self) -> list[RunOutcome]:
         try:
@@ -236,6 +263,7 @@ class _Runner:
                 future.cancel()
             self.services.close()
             remove_partials(self.bundles, self.fingerprints)  # what killed workers left
+            shutil.rmtree(self.corpora, ignore_errors=True)
         return [self.outcomes[label] for label in self.order]
 
     def _finish(self, label: str, outcome: RunOutcome) -> None:
@@ -293,11 +321,9 @@ class _Runner:
             self._compute_here(item, task)
             return
         client = self._client()
-        with warnings.catch_warnings():
-            # a trained source carries its corpus (megabytes for Brown) so that workers need none of our files
-            warnings.filterwarnings("ignore", message="Large object of size", category=UserWarning)
-            future = client.submit(compute_task, task, key=f"run-{label}-{fingerprint[:12]}",
-                                   retries=ATTEMPTS - 1, pure=False)
+        source, corpus_file = corpus_apart(source, self.corpora)
+        future = client.submit(compute_task, replace(task, source=source, corpus_file=corpus_file),
+                               key=f"run-{label}-{fingerprint[:12]}", retries=ATTEMPTS - 1, pure=False)
         self.futures[future] = item
         self._report()
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.executor import RunOutcome
-from polyuni_db.sources.base import Progress, no_progress
+from polyuni_db.sources.base import Phase, Progress, no_phase, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.write import record_unavailable
 
 
 def run_instruments(db_path: Path, sweep, outcomes: list[RunOutcome], executor: str, rotations: int | None = None,
-                    progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int | None:
+                    progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                    phase: Phase = no_phase) -> int | None:
     """Every instrument the sweep file asks for, on the runs that were had (``outcomes``, in the
     sweep's order; a planted run whose recovery cannot be measured is recorded and marked failed
     there). Returns the similarity rows [compare] stored, or None without [compare]."""
@@ -22,21 +23,24 @@ def run_instruments(db_path: Path, sweep, outcomes: list[RunOutcome], executor: 
 
     file = sweep.file
     had = [(run, index) for index, (run, outcome) in enumerate(zip(sweep.runs, outcomes)) if outcome.result is not None]
-    for run, index in had:
-        if run.reference:
-            try:  # build again: the corpus is read once per sweep, so this only names the planted words
-                record_recovery(db_path, run.label, run.reference, run.build(db_path)[0].corpus, lock_timeout)
-            except PolyuniError as error:
-                record_unavailable(db_path, run.label, run.requested, str(error), lock_timeout)
-                outcomes[index] = RunOutcome(run.label, None, str(error))
+    if any(run.reference for run, _ in had):
+        with phase("planted"):
+            for run, index in had:
+                if run.reference:
+                    try:  # build again: the corpus is read once per sweep, so this only names the planted words
+                        record_recovery(db_path, run.label, run.reference, run.build(db_path)[0].corpus, lock_timeout)
+                    except PolyuniError as error:
+                        record_unavailable(db_path, run.label, run.requested, str(error), lock_timeout)
+                        outcomes[index] = RunOutcome(run.label, None, str(error))
     stored = [run for run, index in had if outcomes[index].result is not None]
     # runs with planted pseudowords are measured against their references, not compared with every run
     compared = [run.label for run in stored if not run.reference]
     planted = [(run.label, run.reference) for run in stored if run.reference]
     if file.filtered is not None:
-        for run in stored:
-            if run.trained:
-                add_filtered_variant(db_path, run.label, file.filtered.min_count, lock_timeout=lock_timeout)
+        with phase("filtered variants"):
+            for run in stored:
+                if run.trained:
+                    add_filtered_variant(db_path, run.label, file.filtered.min_count, lock_timeout=lock_timeout)
     for group in file.rotations:
         for seed in group.seeds if group.check else ():
             if {group.of, f"{group.of}_rot{seed}"} <= set(compared):
@@ -45,14 +49,17 @@ def run_instruments(db_path: Path, sweep, outcomes: list[RunOutcome], executor: 
     if file.compare is not None:
         settings = file.compare
         labels = settings.select(compared)
-        similarity = 0 if len(labels) < 2 else compare(
-            db_path, labels, n_words=settings.words, k=settings.k, permutations=settings.permutations,
-            seed=settings.seed, progress=progress, lock_timeout=lock_timeout)
+        with phase("comparisons"):
+            similarity = 0 if len(labels) < 2 else compare(
+                db_path, labels, n_words=settings.words, k=settings.k, permutations=settings.permutations,
+                seed=settings.seed, progress=progress, lock_timeout=lock_timeout)
     if file.rotation_nulls is not None:
-        rotation_nulls(db_path, rotations=rotations or file.rotation_nulls.rotations, seed=file.rotation_nulls.seed,
-                       progress=progress, lock_timeout=lock_timeout)
+        with phase("baselines"):
+            rotation_nulls(db_path, rotations=rotations or file.rotation_nulls.rotations,
+                           seed=file.rotation_nulls.seed, progress=progress, lock_timeout=lock_timeout)
     if file.features is not None:
-        _features(db_path, file.features, compared, planted, progress, lock_timeout)
+        with phase("feature sets"):
+            _features(db_path, file.features, compared, planted, progress, lock_timeout)
     return similarity
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 
-from polyuni_db.bundle import compute_run, read_bundle
+from polyuni_db.bundle import compute_run, process_record, read_bundle
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.store.bundles import import_bundle
@@ -82,7 +82,10 @@ def commit_bundle(db_path: Path, path: Path, track: bool = True, force: bool = F
 
     metrics = {key: bundle.run[key] for key in METRIC_COLUMNS}
     metrics["ingest_seconds"] = bundle.compute_seconds + perf_counter() - started
-    parameters = {**bundle.run["parameters"], "fingerprint": bundle.fingerprint, "metadata": bundle.metadata}
+    # the process records as MLflow parameters driver.* and worker.*; the rest of the metadata as metadata.*
+    metadata = {key: value for key, value in bundle.metadata.items() if key != "worker"}
+    parameters = {**bundle.run["parameters"], "fingerprint": bundle.fingerprint, "metadata": metadata,
+                  "worker": bundle.metadata.get("worker", {}), "driver": process_record()}
     mlflow_run_id, mlflow_error = _track(
         db_path, outcome.run_id, label, parameters, metrics, bundle.tables(ARTIFACT_TABLES), lock_timeout)
     return IngestResult(label, outcome.run_id, outcome.action, mlflow_run_id, mlflow_error, bundle.notes)

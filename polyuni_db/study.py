@@ -10,7 +10,7 @@ from typing import Callable
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus
-from polyuni_db.sources.base import Progress, no_progress
+from polyuni_db.sources.base import Phase, Progress, no_phase, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.sweep import PlannedRun, load_sweep, run_sweep
 
@@ -59,9 +59,10 @@ def run_study(
     executor: str = DEFAULT_EXECUTOR,
     bundles: Path | None = None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
+    phase: Phase = no_phase,
 ) -> list[RunOutcome]:
     """The sweep of the preset (``rotations``: rotation nulls instead of the preset's count)."""
     outcomes, _ = run_sweep(db_path, preset_path(preset), executor, bundles, track=track, progress=progress,
                             lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status,
-                            with_on_request=with_google_news, rotations=rotations)
+                            with_on_request=with_google_news, rotations=rotations, phase=phase)
     return outcomes

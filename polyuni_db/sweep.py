@@ -62,7 +62,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from polyuni_db.errors import PolyuniError
 from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, run_all
 from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
-from polyuni_db.sources.base import Progress, Source, no_progress
+from polyuni_db.sources.base import Phase, Progress, Source, no_phase, no_progress
 from polyuni_db.sources.training import ALGORITHMS, DEFAULT_ALGORITHM, MAX_SEED
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 
@@ -392,6 +392,7 @@ def run_sweep(
     on_status: Callable[[SweepStatus], None] = lambda status: None,
     with_on_request: bool = False,
     rotations: int | None = None,
+    phase: Phase = no_phase,
 ) -> tuple[list[RunOutcome], int | None]:
     """Every run of the sweep (stored or bundled ones skipped; one that fails is recorded and the
     others go on), then its instruments in the order each needs the last: planted recovery,
@@ -401,8 +402,9 @@ def run_sweep(
     from polyuni_db.instruments import run_instruments
 
     sweep = load_sweep(path, with_on_request, progress)
-    outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
-                       lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
+    with phase("runs"):
+        outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
+                           lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
     similarity = run_instruments(db_path, sweep, outcomes, executor=executor, rotations=rotations, progress=progress,
-                                 lock_timeout=lock_timeout)
+                                 lock_timeout=lock_timeout, phase=phase)
     return outcomes, similarity

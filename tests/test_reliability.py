@@ -110,8 +110,10 @@ def test_a_held_lock_is_waited_for_then_reported(tmp_path):
         waited = time.monotonic() - started
     finally:
         holder.close()
-    assert result.returncode == 1 and "in use by another process (waited 1.5 s)" in result.stderr
-    assert waited >= 1.5 and len(result.stderr.strip().splitlines()) == 1
+    # a line when it starts waiting, naming the holder, then the one-line error
+    waiting, error = result.stderr.strip().splitlines()
+    assert waiting.startswith(f"waiting for held.duckdb, held by PID {os.getpid()} (python")
+    assert result.returncode == 1 and "in use by another process (waited 1.5 s)" in error and waited >= 1.5
 
 
 def test_mlflow_down_then_synced(tmp_path, monkeypatch):

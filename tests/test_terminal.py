@@ -132,3 +132,40 @@ def test_a_lock_error_names_the_process_that_holds_the_file(small_db):
         assert connection.execute("SELECT count(*) FROM runs").fetchone() == (1,)
     with pytest.raises(duckdb.ConnectionException):
         connection.execute("SELECT 1")
+
+
+def test_a_task_carries_no_sentences_and_the_worker_reads_them_back(tmp_path):
+    """Dask warns of a large task graph when a corpus travels in the task (Brown: 10 MB): the sentences
+    wait in a file in the bundle folder instead, and the worker trains on exactly them."""
+    import pickle
+
+    import numpy as np
+
+    from polyuni_db.bundle import read_bundle
+    from polyuni_db.executor import RunTask, compute_task, corpus_apart
+    from polyuni_db.pipeline import run_identity
+    from polyuni_db.sources.trained import TrainParams
+
+    source = TrainedSource(load_corpus("lee_background"), 4, 1, TrainParams(epochs=1))
+    label, parameters, fingerprint = run_identity(source, None, AnalysisSettings(top_k=3))
+    light, corpus_file = corpus_apart(source, tmp_path / "corpora")
+    assert len(pickle.dumps(light)) < 10_000 and len(pickle.dumps(source)) > 100_000
+    bundles = {}
+    for name, task in (("whole", RunTask(source, label, parameters, fingerprint, AnalysisSettings(top_k=3), "")),
+                       ("apart", RunTask(light, label, parameters, fingerprint, AnalysisSettings(top_k=3), "",
+                                         corpus_file))):
+        bundles[name] = read_bundle(compute_task(RunTask(**{**task.__dict__, "bundles": str(tmp_path / name)})))
+    assert np.load(bundles["whole"].vectors_file).tobytes() == np.load(bundles["apart"].vectors_file).tobytes()
+
+
+def test_a_sweep_says_when_each_phase_starts_and_how_long_it_took(tmp_path, capsys):
+    sweep = tmp_path / "phases.toml"
+    sweep.write_text('[analysis]\ntop_k = 3\npairs = []\n\n[train]\ncorpora = ["lee_background"]\ndims = [4]\n'
+                     'seeds = [1, 2]\nepochs = 1\n\n[compare]\nwords = 50\npermutations = 3\n\n'
+                     '[rotation_nulls]\nrotations = 3\n')
+    assert main(["sweep", str(sweep), "--db", str(tmp_path / "p.duckdb"), "--executor", "inline", "--no-mlflow"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sweep: ") and "..." in line
+             or " done in " in line]
+    assert [line.split(": ")[1].split(" ")[0] for line in lines] == ["runs", "runs", "comparisons", "comparisons",
+                                                                      "baselines", "baselines"]
+    assert all(line.endswith(" ...") for line in lines[::2]) and all(" done in " in line for line in lines[1::2])

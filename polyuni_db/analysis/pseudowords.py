@@ -28,7 +28,7 @@ NULL_STREAM = 104_729  # null pairs come from their own random stream, never the
 # |decoder cosine| is at least this. In 50 dimensions the best |cosine| of a random unit vector with
 # 300 random atoms is 0.42 on average and 0.55 at most over 300 draws (numpy simulation), so 0.7 asks
 # for the same direction, not a lucky one. Brown's planted run matches all its 300 atoms above 0.7
-# (median 0.986) after alignment (README).
+# (median 0.986) after alignment (docs/findings.md).
 ATOM_MATCH_COSINE = 0.7
 
 

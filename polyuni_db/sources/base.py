@@ -1,6 +1,7 @@
 """The plain object every source yields, and the interface a source implements."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -14,6 +15,16 @@ Progress = Callable[[int, int, str], None]
 
 def no_progress(completed: int, total: int, description: str) -> None:
     """A Progress that shows nothing (library use, tests)."""
+
+
+# Called with a phase's name ("runs", "comparisons", ...) around the phase of a study or sweep; the
+# command line says when each starts and how long it took.
+Phase = Callable[[str], AbstractContextManager]
+
+
+def no_phase(name: str) -> AbstractContextManager:
+    """A Phase that says nothing (library use, tests)."""
+    return nullcontext()
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ class TrainedModel:
             counts=np.asarray(wv.expandos["count"], dtype=np.int64),
             moved=relative_movement(self.initial_vectors, vectors),
             initial_vectors=self.initial_vectors,
-            metadata={"python_hash_seed": os.environ.get("PYTHONHASHSEED", "unset"), **(metadata or {})},
+            metadata=metadata or {},
         )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -81,16 +82,28 @@ def _lock_holder(error: Exception) -> str:
     return f", held by {found.group(1)}" if found else ""
 
 
+def _waiting_line(error: Exception, path: Path, lock_timeout: float) -> str:
+    """What a command says when it starts waiting: "waiting for x.duckdb, held by PID 42 (python3) ..."."""
+    found = re.search(r"held in (.*?) \(PID (\d+)\)", str(getattr(error, "orig", None) or error))
+    holder = f", held by PID {found.group(2)} ({Path(found.group(1)).name})" if found else ""
+    return f"waiting for {path.name}{holder} ... (up to {lock_timeout:g} s, --lock-timeout)"
+
+
 def retry_while_locked(open_: Callable[[], T], path: Path, lock_timeout: float) -> T:
-    """DuckDB lets one process write a file at a time: wait for the other, with back-off."""
+    """DuckDB lets one process write a file at a time: wait for the other, with back-off, saying so on
+    stderr once (an ingest may otherwise sit silent for a minute)."""
     deadline = time.monotonic() + lock_timeout
     delay = 0.05
+    said = False
     while True:
         try:
             return open_()
         except (duckdb.Error, sa.exc.DBAPIError) as error:
             if not _is_lock_conflict(error):
                 raise PolyuniError(_explain(error, path)) from None
+            if not said and lock_timeout > 0:
+                print(_waiting_line(error, path, lock_timeout), file=sys.stderr, flush=True)
+                said = True
             if time.monotonic() >= deadline:
                 raise PolyuniError(
                     f"{path} is in use by another process (waited {lock_timeout:g} s){_lock_holder(error)}; "

@@ -40,12 +40,22 @@ def init(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> str:
         return current_revision(connection)
 
 
-def list_runs(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[dict]:
+def list_runs(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, like: str | None = None,
+              source: str | None = None, corpus: str | None = None) -> tuple[list[str], list[tuple]]:
+    """(column names, rows) of the stored runs, in the order they were stored; ``like`` is a SQL LIKE
+    pattern on the label, ``source`` and ``corpus`` must equal the run's."""
+    columns = [column.key for column in RUN_COLUMNS]
     with sqlalchemy_connection(path, read_only=True, lock_timeout=lock_timeout) as connection:
         if not sa.inspect(connection).has_table("runs"):
-            return []
-        result = connection.execute(sa.select(*RUN_COLUMNS).order_by(Run.run_id))
-        return [dict(row._mapping) for row in result]
+            return columns, []
+        query = sa.select(*RUN_COLUMNS).order_by(Run.run_id)
+        if like is not None:
+            query = query.where(Run.label.like(like))
+        if source is not None:
+            query = query.where(Run.source == source)
+        if corpus is not None:
+            query = query.where(Run.corpus == corpus)
+        return columns, [tuple(row) for row in connection.execute(query)]
 
 
 # What `polyuni sql` runs: queries (SHOW, DESCRIBE, SUMMARIZE and PRAGMA are SELECTs to DuckDB).
