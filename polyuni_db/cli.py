@@ -576,7 +576,7 @@ def _add_feature_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--atoms", type=int, default=None, metavar="M",
                         help="atoms per dictionary (default: ica, the run's dimensions; omp, 1000)")
     parser.add_argument("--nonzero", type=int, default=None, metavar="K",
-                        help="atoms per word (default: ica, a quarter of the atoms, 13 for 50; omp, 5)")
+                        help="atoms per word (default: ica, three tenths of the atoms, 15 for 50; omp, 5)")
     parser.add_argument("--words", type=int, default=20_000, metavar="N",
                         help="fit on the N most frequent trained words; every word is encoded (default: 20000)")
 

@@ -163,7 +163,7 @@ class RotationNullSection(_Section):
 class FeatureSection(_Selection):
     method: Literal["ica", "omp"] = "ica"
     atoms: PositiveInt | None = None  # default: ica, the run's dimensions (up to 100); omp, 1,000
-    nonzero: PositiveInt | None = None  # default: ica, a quarter of the atoms; omp, 5
+    nonzero: PositiveInt | None = None  # default: ica, three tenths of the atoms; omp, 5
     words: PositiveInt = 20_000
     # the first run's dictionary seeds; the n-th run's are shifted by n x len(seeds): every run gets
     # its own ceiling, and no two runs on the same words share a start (shared_initialization)
