@@ -224,7 +224,7 @@ def _score_feature_set(run: StoredRun, fitted: kernels.Atoms, dictionary: np.nda
     lexname = {word: sense[1] for word, sense in senses.items()}
     atom_rows = {"atom": [], "n_words": [], "coherence": [], "supersense_purity": [], "supersense": [],
                  "n_wordnet_words": [], "reproducibility": [], "reappear_cosine": []}
-    feature_rows = {"atom": [], "rank": [], "word": [], "projection": []}
+    feature_rows = {"atom": [], "rank": [], "word": [], "activation": []}  # activation: the projection
     usage = codes.getnnz(axis=0)
     for atom, (rows, values) in enumerate(zip(top_rows, projections)):
         names = [lexname.get(word) for word in encoded_words[rows]]
@@ -240,7 +240,7 @@ def _score_feature_set(run: StoredRun, fitted: kernels.Atoms, dictionary: np.nda
         feature_rows["atom"] += [atom] * len(rows)
         feature_rows["rank"] += list(range(1, len(rows) + 1))
         feature_rows["word"] += encoded_words[rows].tolist()
-        feature_rows["projection"] += values.tolist()
+        feature_rows["activation"] += values.tolist()
 
     # nulls: random directions read as atoms are (their top fitted words by projection), over the
     # reproducible atoms; sense counts shuffled across words
@@ -270,7 +270,7 @@ def _score_feature_set(run: StoredRun, fitted: kernels.Atoms, dictionary: np.nda
     coo = codes.tocoo()
     n_atoms, dim = dictionary.shape
     tables = {
-        "features": pa.table({**feature_rows, "projection": pa.array(feature_rows["projection"], pa.float32()),
+        "features": pa.table({**feature_rows, "activation": pa.array(feature_rows["activation"], pa.float32()),
                               "atom": pa.array(feature_rows["atom"], pa.int32()),
                               "rank": pa.array(feature_rows["rank"], pa.int32())}),
         "word_features": pa.table({"word": pa.array(encoded_words[coo.row]), "atom": coo.col.astype(np.int32),

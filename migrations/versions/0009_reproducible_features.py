@@ -1,5 +1,5 @@
 """Reproducible features: a feature set's method and fits, each atom's reproducibility (the share of
-independent fits in which it reappears), top words read by projection, and matches that say whether
+independent fits in which it reappears), and matches that say whether
 the two sets shared an initialisation, how many of their top words matched atoms share, and whether
 their p-value is a bound; the feature views rebuilt on them.
 
@@ -26,7 +26,6 @@ def upgrade() -> None:
     op.add_column("feature_sets", sa.Column("fits", sa.Integer, server_default="1"))
     op.add_column("atom_scores", sa.Column("reproducibility", sa.Double))
     op.add_column("atom_scores", sa.Column("reappear_cosine", sa.Double))
-    op.alter_column("features", "activation", new_column_name="projection")
     op.add_column("feature_set_scores", sa.Column("p_value_is_bound", sa.Boolean))
     for column in (sa.Column("n_atoms_a", sa.Integer), sa.Column("n_atoms_b", sa.Integer),
                    sa.Column("mean_matched_correlation_all_atoms", sa.Double),
@@ -42,7 +41,6 @@ def downgrade() -> None:
                    "shared_initialization", "p_value_is_bound"):
         op.drop_column("feature_match_scores", column)
     op.drop_column("feature_set_scores", "p_value_is_bound")
-    op.alter_column("features", "projection", new_column_name="activation")
     for column in ("reproducibility", "reappear_cosine"):
         op.drop_column("atom_scores", column)
     for column in ("method", "fits"):

@@ -265,8 +265,9 @@ class FeatureSet(Base):
     nonzero: Mapped[int] = mapped_column(Integer)  # atoms per word (OMP)
     words: Mapped[int] = mapped_column(Integer)  # most frequent trained words asked for the fit
     seed: Mapped[int] = mapped_column(Integer)
-    method: Mapped[str] = mapped_column(String)  # 'ica' | 'omp'
-    fits: Mapped[int] = mapped_column(Integer)  # independent fits the atoms are scored against
+    # added by revision 0009, which DuckDB can add only as nullable columns (with defaults: 'omp', 1)
+    method: Mapped[str | None] = mapped_column(String)  # 'ica' | 'omp'
+    fits: Mapped[int | None] = mapped_column(Integer)  # independent fits the atoms are scored against
     n_fit: Mapped[int] = mapped_column(Integer)  # words the dictionary was fitted on
     n_encoded: Mapped[int] = mapped_column(Integer)  # words encoded (every word with a direction)
     explained_variance: Mapped[float] = mapped_column(Double)  # R² of the unit vectors' reconstruction
@@ -278,7 +279,9 @@ class FeatureSet(Base):
 
 
 class Feature(Base):
-    """Each atom's top words: the fitted words with the largest projection x·atom (unit x)."""
+    """Each atom's top words among the fitted words, ranked by ``activation``: since revision 0009 the
+    projection x·atom (unit x), before it (method 'omp' sets stored then) the largest code. A column
+    is never renamed here: databases of every revision upgrade with their rows."""
 
     __tablename__ = "features"
 
@@ -286,7 +289,7 @@ class Feature(Base):
     atom: Mapped[int] = mapped_column(Integer, primary_key=True)
     rank: Mapped[int] = mapped_column(Integer, primary_key=True)
     word: Mapped[str] = mapped_column(String)
-    projection: Mapped[float] = mapped_column(Float)
+    activation: Mapped[float] = mapped_column(Float)
 
 
 class WordFeature(Base):
