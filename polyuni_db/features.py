@@ -427,12 +427,13 @@ def match_feature_sets(db_path: Path, run_a: StoredRun, run_b: StoredRun, set_a:
                        n_words: int = DEFAULT_MATCH_WORDS, permutations: int = DEFAULT_MATCH_PERMUTATIONS,
                        threshold: float = DEFAULT_THRESHOLD, seed: int = NULL_SEED, force: bool = False,
                        lock_timeout: float = DEFAULT_LOCK_TIMEOUT, codes: dict | None = None) -> tuple[dict, str]:
-    """Match the reproducible atoms of two stored feature sets over the runs' ``n_words`` most
-    frequent shared words, against ``permutations`` shuffled word correspondences; same run (two
+    """Match the reproducible atoms of two stored feature sets, each side's against every atom of the
+    other (``kernels.match_both_ways``), over the runs' ``n_words`` most frequent shared words, against ``permutations`` shuffled word correspondences; same run (two
     seeds): decoder cosines too. A match stored with the same parameters is kept unless ``force``.
     Returns (the feature_match_scores row, 'computed' | 'replaced' | 'skipped' | 'no reproducible atoms').
     ``codes``: a cache of feature sets' codes, filled here, for matching one set with many."""
-    parameters = {"words_requested": n_words, "permutations": permutations, "threshold": threshold, "seed": seed}
+    parameters = {"words_requested": n_words, "permutations": permutations, "threshold": threshold, "seed": seed,
+                  "matching": "both ways"}  # matches of the subsets' intersection (before) are recomputed
     stored = stored_match(db_path, set_a, set_b, lock_timeout)
     if stored is not None and not force and {key: stored.get(key) for key in parameters} == parameters:
         return {"feature_set_a": set_a, "feature_set_b": set_b, "parameters": stored}, "skipped"
@@ -452,40 +453,44 @@ def match_feature_sets(db_path: Path, run_a: StoredRun, run_b: StoredRun, set_a:
     codes_a, codes_b = codes[set_a][rows_a], codes[set_b][rows_b]
     similarity = kernels.activation_correlation(codes_a, codes_b)
     every_atom = kernels.match(similarity).values.mean()
-    matching = kernels.match(similarity[np.ix_(keep_a, keep_b)])
-    atoms_a, atoms_b = keep_a[matching.atoms_a], keep_b[matching.atoms_b]
+    # each side's reproducible atoms against every atom of the other side (match_both_ways)
+    from_a, from_b = kernels.match_both_ways(similarity, keep_a, keep_b)
+    value, above = kernels.both_ways_score(similarity, keep_a, keep_b, threshold)
+    atoms_a, atoms_b = keep_a[from_a.atoms_a], from_a.atoms_b
     with quiet_numpy():
-        null_means, null_above = kernels.shuffled_matching_null(codes_a[:, keep_a], codes_b[:, keep_b], permutations,
-                                                                seed, threshold)
-    scored = against_null(float(matching.values.mean()), null_means)
+        null_means, null_above = kernels.shuffled_matching_null(codes_a, codes_b, permutations, seed, threshold,
+                                                                keep_a, keep_b)
+    scored = against_null(value, null_means)
     cosine = share = None
     pair_cosines = [None] * atoms_a.size
     if run_a.run_id == run_b.run_id:
         cosines = kernels.decoder_cosines(load_vectors(db_path, a["dictionary_path"], run_a.label),
                                           load_vectors(db_path, b["dictionary_path"], run_b.label))
-        by_cosine = kernels.match(cosines[np.ix_(keep_a, keep_b)])
-        cosine, share = float(by_cosine.values.mean()), float(np.mean(by_cosine.values > 0.9))
+        by_cosine = kernels.match_both_ways(cosines, keep_a, keep_b)
+        cosine = float((by_cosine[0].values.mean() + by_cosine[1].values.mean()) / 2)
+        share = float(np.mean(np.concatenate([by_cosine[0].values, by_cosine[1].values]) > 0.9))
         pair_cosines = np.abs(cosines[atoms_a, atoms_b]).tolist()
     top_a, top_b = read_top_words(db_path, set_a, lock_timeout), read_top_words(db_path, set_b, lock_timeout)
-    best_b = keep_b[matching.best_b]
+    words_a = [top_a.get(atom, set()) for atom in range(a["atoms"])]
+    words_b = [top_b.get(atom, set()) for atom in range(b["atoms"])]
+    jaccard = (kernels.top_word_jaccard(words_a, words_b, atoms_a, atoms_b)
+               + kernels.top_word_jaccard(words_b, words_a, keep_b[from_b.atoms_a], from_b.atoms_b)) / 2
     matches = [{"feature_set_a": set_a, "feature_set_b": set_b, "atom_a": int(atom_a), "atom_b": int(atom_b),
-                "correlation": float(value), "best_atom_b": int(best_b[position]),
-                "best_correlation": float(matching.best_values[position]), "decoder_cosine": pair_cosine,
+                "correlation": float(value), "best_atom_b": int(from_a.best_b[position]),
+                "best_correlation": float(from_a.best_values[position]), "decoder_cosine": pair_cosine,
                 "shared_top_words": len(top_a.get(int(atom_a), set()) & top_b.get(int(atom_b), set()))}
-               for position, atom_a, atom_b, value, pair_cosine in zip(matching.atoms_a, atoms_a, atoms_b,
-                                                                        matching.values, pair_cosines)]
+               for position, atom_a, atom_b, value, pair_cosine in zip(from_a.atoms_a, atoms_a, atoms_b,
+                                                                        from_a.values, pair_cosines)]
     score = {"feature_set_a": set_a, "feature_set_b": set_b, "n_words": int(rows_a.size), "threshold": threshold,
-             "mean_matched_correlation": scored.value, "n_matched_above_threshold": int(np.sum(matching.values > threshold)),
+             "mean_matched_correlation": scored.value, "n_matched_above_threshold": int(round(above)),
              "null_mean": scored.null_mean, "null_sd": _finite(scored.null_sd), "z": _finite(scored.calibrated),
              "p_value": scored.p_value, "p_value_is_bound": bool(np.isclose(scored.p_value, 1 / (permutations + 1))),
              "null_above_threshold": float(null_above.mean()), "mean_matched_cosine": cosine,
              "share_cosine_above_0_9": share, "n_atoms_a": int(keep_a.size), "n_atoms_b": int(keep_b.size),
-             "mean_matched_correlation_all_atoms": float(every_atom),
-             "top_word_jaccard": _finite(kernels.top_word_jaccard(
-                 [top_a.get(atom, set()) for atom in range(a["atoms"])],
-                 [top_b.get(atom, set()) for atom in range(b["atoms"])], atoms_a, atoms_b)),
+             "mean_matched_correlation_all_atoms": float(every_atom), "top_word_jaccard": _finite(jaccard),
              "shared_initialization": shared_initialization(run_a, run_b, a, b),
-             "parameters": parameters, "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
+             "parameters": parameters,
+             "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
     write_match(db_path, score, matches, lock_timeout)
     return score, "computed" if stored is None else "replaced"
 

@@ -245,16 +245,39 @@ def decoder_cosines(dictionary_a: np.ndarray, dictionary_b: np.ndarray) -> np.nd
     return unit_rows(dictionary_a) @ unit_rows(dictionary_b).T
 
 
+def match_both_ways(similarity: np.ndarray, keep_a: np.ndarray, keep_b: np.ndarray) -> tuple[Matching, Matching]:
+    """The atoms ``keep_a`` of a matched one to one with every atom of b, and ``keep_b`` of b with
+    every atom of a. Matching the two kept subsets with each other instead forces poor pairs where
+    the subsets differ (which atoms pass a reproducibility cut varies from fit to fit), and made a
+    run against its own rotation score 0.665 against a seed ceiling of 0.849 on GloVe; both ways,
+    0.818 and 0.818."""
+    return match(similarity[keep_a, :]), match(similarity[:, keep_b].T)
+
+
+def both_ways_score(similarity: np.ndarray, keep_a: np.ndarray, keep_b: np.ndarray,
+                    threshold: float) -> tuple[float, float]:
+    """The mean of the two sides' mean matched |similarity| (each feature set counts once), and the
+    mean number of atoms matched above ``threshold``."""
+    from_a, from_b = match_both_ways(similarity, keep_a, keep_b)
+    return (float((from_a.values.mean() + from_b.values.mean()) / 2),
+            float((np.sum(from_a.values > threshold) + np.sum(from_b.values > threshold)) / 2))
+
+
 def shuffled_matching_null(codes_a: sparse.csr_matrix, codes_b: sparse.csr_matrix, permutations: int, seed: int,
-                           threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mean matched |correlation| and atoms matched above ``threshold`` with the word correspondence
-    shuffled ``permutations`` times: what matching finds between unrelated features."""
+                           threshold: float, keep_a: np.ndarray | None = None,
+                           keep_b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The score of ``both_ways_score`` (every atom kept by default) and atoms matched above
+    ``threshold`` with the word correspondence shuffled ``permutations`` times: what matching finds
+    between unrelated features."""
     rng = np.random.default_rng(seed)
+    keep_a = np.arange(codes_a.shape[1]) if keep_a is None else keep_a
+    keep_b = np.arange(codes_b.shape[1]) if keep_b is None else keep_b
     means, above = [], []
     for _ in range(permutations):
-        matched = match(activation_correlation(codes_a, codes_b[rng.permutation(codes_b.shape[0])])).values
-        means.append(matched.mean())
-        above.append(int(np.sum(matched > threshold)))
+        similarity = activation_correlation(codes_a, codes_b[rng.permutation(codes_b.shape[0])])
+        mean, count = both_ways_score(similarity, keep_a, keep_b, threshold)
+        means.append(mean)
+        above.append(count)
     return np.array(means), np.array(above)
 
 
