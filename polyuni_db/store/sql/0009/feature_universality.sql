@@ -1,6 +1,6 @@
--- Do two models learn the same features? The basis-free counterpart of model_overlap: reproducible
--- atoms of two runs matched one to one by the correlation of their activations over the words both
--- share; the mean matched |correlation|, the top-word Jaccard and the atoms matched above the
+-- Do two models learn the same features? The basis-free counterpart of model_overlap: each run's
+-- reproducible atoms matched one to one with every atom of the other by the correlation of their
+-- activations over the words both share (both ways, the two sides' means averaged); the mean matched |correlation|, the top-word Jaccard and the atoms matched above the
 -- threshold, against shuffled word correspondences (null mean and sd; z NULL where the null does not
 -- vary; p_value_text '< 1/(R+1)' where no shuffle reached the score, p_value then being a bound).
 -- Beside it each run's seed ceiling (its feature_stability between independent seeds, averaged over

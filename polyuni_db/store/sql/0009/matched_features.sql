@@ -1,4 +1,4 @@
--- Which features do two feature sets share? Every one-to-one matched pair of reproducible atoms with
+-- Which features do two feature sets share? Every reproducible atom of a with its one-to-one match among b's atoms, with
 -- its activation correlation, the top-20 words of both atoms side by side and how many they have in
 -- common; shared_initialization flags pairs of sets fitted from the same start (never evidence).
 CREATE OR REPLACE VIEW matched_features AS
