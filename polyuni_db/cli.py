@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from contextlib import contextmanager
@@ -176,8 +177,15 @@ def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
                         help="also store word_superposition for a model of more than 1,000 words, over its N "
                         "most frequent words (default: only models of at most 1,000 words, over all of them)")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
+    _add_experiment_option(parser)
     parser.add_argument("--force", action="store_true",
                         help="recompute and replace a run that is already stored")
+
+
+def _add_experiment_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--experiment", metavar="NAME", type=_label,
+                        help="MLflow experiment to log to, unless MLFLOW_EXPERIMENT_NAME says (default: the one "
+                        "the database logged to last, else one named after the database file)")
 
 
 def _fraction(text: str) -> float:
@@ -354,11 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--axes-only", action="store_true",
                          help="only the axis-aligned overlap against R random rotations: the baseline of the "
                          "report's headline table, which `study` computes for every pair of runs over 1,000 words")
-    commands.add_parser("mlflow-sync", help="log to MLflow the runs whose logging failed")
+    sync = commands.add_parser("mlflow-sync", help="log to MLflow the runs and studies whose logging failed")
+    _add_experiment_option(sync)
 
     report = commands.add_parser("report", help="write the HTML study report from the database")
     report.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
                         help=f"folder for index.html (default: {DEFAULT_REPORT_DIR})")
+    report.add_argument("--mlflow", action="store_true",
+                        help="also log the page to the MLflow run of the database's latest study")
+    _add_experiment_option(report)
 
     study = commands.add_parser("study", help="the sweep of a preset (runs, comparisons, feature sets; stored "
                                 "ones skipped), then the report")
@@ -371,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
                        help=f"folder for the report's index.html (default: {DEFAULT_REPORT_DIR})")
     study.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
+    _add_experiment_option(study)
     _add_executor_options(study)
 
     sweep = commands.add_parser("sweep", help="compute a grid of runs from a TOML file on an executor, then "
@@ -380,12 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
                        "[filtered], [compare], [rotation_nulls], [features] (a complete file below; `polyuni study "
                        "--list` names the presets, all sweep files)")
     sweep.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
+    _add_experiment_option(sweep)
     _add_executor_options(sweep)
 
     import_ = commands.add_parser("import", help="store run bundles (from `--bundles DIR` here or elsewhere)")
     import_.add_argument("paths", nargs="+", type=Path, metavar="BUNDLE_DIR",
                          help="a bundle folder (fingerprint=...) or a folder of them")
     import_.add_argument("--no-mlflow", action="store_true", help="do not log the runs to MLflow")
+    _add_experiment_option(import_)
     import_.add_argument("--force", action="store_true", help="replace runs that are already stored")
 
     bench = commands.add_parser("bench", help="time our kernels against the original gensim loop")
@@ -765,11 +780,15 @@ def _training_grid(args):
 def _runs(args, db: Path) -> None:
     from polyuni_db.store.read import list_runs
 
+    from polyuni_db.tracking import describe_experiment
+
     columns, rows = list_runs(db, args.lock_timeout, like=args.like, source=args.source, corpus=args.corpus)
     if not rows and args.format == "table":
         print(f"no runs in {db}" + (" match" if args.like or args.source or args.corpus else ""))
         return
     _write_rows(columns, [rows], args.format)
+    # on stderr: what stdout prints stays rows, in every format
+    print(f"polyuni: runs are logged to {describe_experiment(db, args.lock_timeout)}", file=sys.stderr)
 
 
 def _print_table(columns: list[str], rows: list[list]) -> None:
@@ -859,7 +878,18 @@ def _sql(args, db: Path) -> None:
 
 def run(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["polyuni", *(sys.argv[1:] if argv is None else argv)])
     db = args.db or default_db_path()
+    if getattr(args, "experiment", None):
+        from polyuni_db.tracking import experiment_chosen
+
+        with experiment_chosen(args.experiment):
+            _dispatch(args, db)
+    else:
+        _dispatch(args, db)
+
+
+def _dispatch(args, db: Path) -> None:
     if args.command == "init":
         from polyuni_db.store.read import init
 
@@ -882,15 +912,9 @@ def run(argv: list[str] | None = None) -> None:
     elif args.command == "bench":
         _bench(args)
     elif args.command == "mlflow-sync":
-        from polyuni_db.pipeline import sync_mlflow
-
-        results = sync_mlflow(db, args.lock_timeout)
-        for result in results:
-            _print_result(result)
-        if not results:
-            print("every run is logged in MLflow (or was ingested with --no-mlflow)")
+        _mlflow_sync(db, args.lock_timeout)
     elif args.command == "report":
-        _report_page(db, args.out, args.lock_timeout)
+        _report(args, db)
     elif args.command == "study":
         _study(args, db)
     elif args.command == "sweep":
@@ -901,6 +925,38 @@ def run(argv: list[str] | None = None) -> None:
         _features(args, db)
     elif args.command == "match-features":
         _match_features(args, db)
+
+
+def _mlflow_sync(db: Path, lock_timeout: float) -> None:
+    from polyuni_db.pipeline import sync_mlflow
+    from polyuni_db.tracking import sync_studies
+
+    results = sync_mlflow(db, lock_timeout)  # runs first: a study's children before the study
+    for result in results:
+        _print_result(result)
+    studies = sync_studies(db, lock_timeout)
+    for study, mlflow_run_id, error in studies:
+        _print_study(study["kind"], study["name"], mlflow_run_id, error)
+    if not results and not studies:
+        print("every run and study is logged in MLflow (or was run with --no-mlflow)")
+
+
+def _print_study(kind: str, name: str, mlflow_run_id: str | None, error: str | None) -> None:
+    if error:
+        print(f"{kind} {name}: MLflow logging failed ({error}); it is stored, `polyuni mlflow-sync` logs it",
+              file=sys.stderr)
+    else:
+        print(f"{kind} {name}: MLflow run {mlflow_run_id}, its runs as children")
+
+
+def _report(args, db: Path) -> None:
+    from polyuni_db.tracking import log_report, report_study_run
+
+    study = report_study_run(db, args.lock_timeout) if args.mlflow else None  # before any work
+    _report_page(db, args.out, args.lock_timeout)
+    if study:
+        log_report(db, args.out, study[1], args.lock_timeout)
+        print(f"report logged to MLflow run {study[1]} (study {study[0]})")
 
 
 def _bench(args) -> None:
@@ -954,7 +1010,8 @@ def _preset(text: str) -> str:
 def _study(args, db: Path) -> None:
     from collections import Counter
 
-    from polyuni_db.study import DEFAULT_PRESET, not_requested, presets, run_study
+    from polyuni_db.study import DEFAULT_PRESET, preset_path, presets, run_study
+    from polyuni_db.tracking import study_run
 
     if args.list:
         for name, description in presets().items():
@@ -971,10 +1028,28 @@ def _study(args, db: Path) -> None:
             _print_result(outcome.result, notes=False)
             missing_pairs.update(note.split(" ")[0] for note in outcome.result.notes)
 
+    settings = {"preset": args.preset, "with_google_news": args.with_google_news}
+    name = Path(args.preset).name  # quick, or my_study.toml
     phase = _phase_lines("study")
-    outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
-                         progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
-                         bundles=args.bundles, on_status=SweepBar(), yes=args.yes, phase=phase)
+    with study_run(db, "study", name, settings, args.executor, args.command_line, _sweep_files(preset_path(args.preset)),
+                   track=not args.no_mlflow, lock_timeout=args.lock_timeout) as study:
+        outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
+                             progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show,
+                             executor=args.executor, bundles=args.bundles, on_status=SweepBar(), yes=args.yes,
+                             phase=phase)
+        study.add(outcomes)
+        _study_summary(args, outcomes, missing_pairs)
+        with phase("report"):
+            _report_page(db, args.out, args.lock_timeout)
+        study.report_folder = args.out
+    if not args.no_mlflow:
+        _print_study("study", name, study.mlflow_run_id, study.mlflow_error)
+    _fail_if_any([outcome for outcome in outcomes if outcome.result is None], len(outcomes))
+
+
+def _study_summary(args, outcomes, missing_pairs) -> None:
+    from polyuni_db.study import not_requested
+
     if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
         print("pairs not computed, their words missing from the model: "
               + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
@@ -982,9 +1057,6 @@ def _study(args, db: Path) -> None:
     failed = [outcome for outcome in outcomes if outcome.result is None]
     for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
         print(f"not in this study: {label} ({reason})")
-    with phase("report"):
-        _report_page(db, args.out, args.lock_timeout)
-    _fail_if_any(failed, len(outcomes))
 
 
 def _duration(seconds: float) -> str:
@@ -1013,15 +1085,30 @@ def _fail_if_any(failed: list, total: int) -> None:
 
 def _sweep(args, db: Path) -> None:
     from polyuni_db.sweep import run_sweep
+    from polyuni_db.tracking import study_run
 
-    outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
-                                   progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
-                                   on_status=SweepBar(), yes=args.yes,
-                                   phase=_phase_lines("sweep"))
+    settings, files = {"file": str(args.file)}, _sweep_files(args.file)
+    with study_run(db, "sweep", args.file.name, settings, args.executor, args.command_line, files,
+                   track=not args.no_mlflow, lock_timeout=args.lock_timeout) as sweep:
+        outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
+                                       progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
+                                       on_status=SweepBar(), yes=args.yes, phase=_phase_lines("sweep"))
+        sweep.add(outcomes)
     failed = [outcome for outcome in outcomes if outcome.result is None]
     print(f"sweep: {len(outcomes) - len(failed)} of {len(outcomes)} runs stored, {len(failed)} failed "
           "(see unavailable_sources)" + ("" if compared is None else f"; {compared} similarity scores stored"))
+    if not args.no_mlflow:
+        _print_study("sweep", args.file.name, sweep.mlflow_run_id, sweep.mlflow_error)
     _fail_if_any(failed, len(outcomes))
+
+
+def _sweep_files(path: Path) -> dict[str, str]:
+    """The sweep (or preset) file's text by its name, for the MLflow run; none when it cannot be read
+    (then run_sweep says why, in one line)."""
+    try:
+        return {path.name: path.read_text(encoding="utf-8")}
+    except (OSError, UnicodeDecodeError):
+        return {}
 
 
 def _import(args, db: Path) -> None:

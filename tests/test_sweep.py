@@ -133,7 +133,7 @@ def test_mlflow_on_postgresql_holds_every_run(local_sweep, postgres):
     _, rows = read_only_query(db, "SELECT label, mlflow_run_id, mlflow_status FROM runs ORDER BY label")
     assert {status for _, _, status in rows} == {"logged"}
     client = MlflowClient(tracking_uri=postgres)
-    experiment = client.get_experiment_by_name("polyuni-db")
+    experiment = client.get_experiment_by_name(db.name)  # one experiment per database, named after its file
     logged = {run.info.run_id: run for run in client.search_runs([experiment.experiment_id])}
     assert {run_id for _, run_id, _ in rows} == set(logged)
     for label, run_id, _ in rows:

@@ -19,6 +19,7 @@ from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names, load_corpus
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
+from polyuni_db.tracking import describe_experiment
 
 TEMPLATES = resource_folder("templates")
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3
@@ -314,6 +315,7 @@ def gather(connection, db_path: Path) -> dict:
     overlap = run(connection, queries.OVERLAP)
     return {
         "db_path": str(db_path),
+        "mlflow_experiment": describe_experiment(db_path),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "runs": runs,
         "seed_sweeps": run(connection, queries.SEED_SWEEPS).dicts()[0],

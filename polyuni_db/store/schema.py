@@ -250,6 +250,47 @@ class UnavailableSource(Base):
     attempted_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class MlflowExperiment(Base):
+    """The MLflow experiment the database logs to when none is chosen: the one it logged to last
+    (one row). Revision 0009 records 'polyuni-db', where every database logged before, for a
+    database with logged runs; experiment_id is checked against the tracking store before use."""
+
+    __tablename__ = "mlflow_experiment"
+
+    experiment_name: Mapped[str] = mapped_column(String, primary_key=True)
+    experiment_id: Mapped[str | None] = mapped_column(String)  # null until logged to since revision 0009
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Study(Base):
+    """One `polyuni study` or `polyuni sweep` that finished: its settings, how it was run, and its
+    MLflow parent run, whose children are the runs it computed."""
+
+    __tablename__ = "studies"
+
+    study_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String)  # 'study' | 'sweep'
+    name: Mapped[str] = mapped_column(String)  # the preset, or the sweep file's name
+    settings: Mapped[dict] = mapped_column(JSON)  # the preset's settings, or the sweep file's text
+    command: Mapped[str] = mapped_column(String)  # the command line
+    executor: Mapped[str] = mapped_column(String)
+    versions: Mapped[dict] = mapped_column(JSON)  # polyuni-db, gensim, mlflow
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    wall_seconds: Mapped[float] = mapped_column(Double)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String)  # the parent run
+    mlflow_status: Mapped[str] = mapped_column(String)  # 'pending' | 'logged' | 'failed' | 'skipped'
+
+
+class StudyRun(Base):
+    """The runs of a study: computed by it (its MLflow children), or stored before and reused."""
+
+    __tablename__ = "study_runs"
+
+    study_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reused: Mapped[bool] = mapped_column(Boolean)  # stored before: tagged in MLflow, not logged again
+
+
 class FeatureSet(Base):
     """A dictionary of atoms learnt on one run's words, with every word's sparse codes: 'ica', the
     independent components of several fits from independent starts, each atom scored by how often
