@@ -306,7 +306,7 @@ class FeatureSet(Base):
     nonzero: Mapped[int] = mapped_column(Integer)  # atoms per word (OMP)
     words: Mapped[int] = mapped_column(Integer)  # most frequent trained words asked for the fit
     seed: Mapped[int] = mapped_column(Integer)
-    # added by revision 0009, which DuckDB can add only as nullable columns (with defaults: 'omp', 1)
+    # added by revision 0010, which DuckDB can add only as nullable columns (with defaults: 'omp', 1)
     method: Mapped[str | None] = mapped_column(String)  # 'ica' | 'omp'
     fits: Mapped[int | None] = mapped_column(Integer)  # independent fits the atoms are scored against
     n_fit: Mapped[int] = mapped_column(Integer)  # words the dictionary was fitted on
@@ -320,7 +320,7 @@ class FeatureSet(Base):
 
 
 class Feature(Base):
-    """Each atom's top words among the fitted words, ranked by ``activation``: since revision 0009 the
+    """Each atom's top words among the fitted words, ranked by ``activation``: since revision 0010 the
     projection x·atom (unit x), before it (method 'omp' sets stored then) the largest code. A column
     is never renamed here: databases of every revision upgrade with their rows."""
 

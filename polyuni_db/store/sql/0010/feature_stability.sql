@@ -1,7 +1,7 @@
 -- How stable are a run's features across dictionary seeds? Two feature sets of the same run and
 -- settings from different seeds (independent initialisations), each side's reproducible atoms matched
--- one to one with every atom of the other by activation correlation over the run's most frequent words: the mean matched |r|, the
--- mean Jaccard index of matched atoms' top-20 words, and (same basis) the decoder cosines. This is
+-- one to one with every atom of the other by activation correlation over the run's most frequent
+-- words (both ways, the two sides' means averaged): the mean matched |r|, the mean Jaccard index of matched atoms' top-20 words, and (same basis) the decoder cosines. This is
 -- the ceiling for any match across runs. mean_matched_correlation_all_atoms: every atom, reproducible
 -- or not.
 CREATE OR REPLACE VIEW feature_stability AS

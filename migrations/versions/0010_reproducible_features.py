@@ -3,8 +3,8 @@ independent fits in which it reappears), and matches that say whether
 the two sets shared an initialisation, how many of their top words matched atoms share, and whether
 their p-value is a bound; the feature views rebuilt on them.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
@@ -12,8 +12,8 @@ from alembic import op
 
 from polyuni_db.store import views
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
