@@ -36,7 +36,7 @@ EPILOG = """examples:
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
   polyuni features glove --seeds 1 2
-  polyuni match-features glove glove_rot1
+  polyuni match-features glove@1 glove_rot1@3
   polyuni runs
   polyuni mlflow-sync
   polyuni study --list
@@ -131,6 +131,17 @@ def _seed(text: str) -> int:
     if value > MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED}, not {value}")
     return value
+
+
+def _feature_set_name(text: str) -> tuple[str, int]:
+    """LABEL@SEED: the feature set of that dictionary seed; a bare LABEL is seed 1."""
+    label, at, seed = text.rpartition("@")
+    if not at:
+        return _label(text), 1
+    try:
+        return _label(label), _seed(seed)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL@SEED: {error}") from None
 
 
 def _label(text: str) -> str:
@@ -402,8 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--gensim-dims", type=_positive, metavar="N",
                        help="time the gensim loop on the first N dimensions only, scaled to all (default: all)")
     bench.add_argument("--features", action="store_true",
-                       help="time the features part instead: GloVe with the feature defaults (1,000 atoms fitted "
-                       "on 50,000 words, all 400,000 encoded, two dictionaries matched), against scikit-learn's OMP")
+                       help="measure the features instead: on GloVe, the overcomplete dictionary (omp) beside the "
+                       "reproducible method (ica), two seeds each: seed ceiling (matched |r|), top-word Jaccard, "
+                       "R² and seconds per feature set, side by side")
 
     sql = commands.add_parser("sql", help="run one read-only SQL query",
                               description="Run one query on a read-only connection that can reach nothing "
@@ -422,22 +434,27 @@ def build_parser() -> argparse.ArgumentParser:
                                    "encode every word, score the atoms")
     features.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs")
     _add_feature_settings(features)
-    features.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S",
-                          help="dictionary seeds; two or more are also matched with each other (default: 1)")
+    features.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="S",
+                          help="dictionary seeds, 0 to 2147483647; two or more are also matched with each other: "
+                          "the run's seed ceiling (default: 1)")
     features.add_argument("--jobs", type=_positive, default=2, metavar="J", help="cores for encoding (default: 2)")
-    features.add_argument("--force", action="store_true", help="recompute and replace feature sets already stored")
+    features.add_argument("--force", action="store_true",
+                          help="recompute and replace feature sets already stored, and the matches they took part in")
 
     match = commands.add_parser("match-features", help="match the features of every pair of the given runs "
                                 "by activation correlation, against shuffled word correspondences")
-    match.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs with feature sets")
+    match.add_argument("sets", nargs="+", type=_feature_set_name, metavar="LABEL[@SEED]",
+                       help="feature sets: a stored run and its dictionary seed (bare LABEL: seed 1), "
+                       "e.g. glove@1 glove_rot1@3; sets fitted from the same seed on the same words are flagged "
+                       "shared_initialization and are no evidence")
     _add_feature_settings(match)
-    match.add_argument("--seed", type=int, default=1, help="the dictionary seed of the feature sets (default: 1)")
     match.add_argument("--shared-words", type=_positive, default=50_000, metavar="N",
                        help="match over the N most frequent words both runs share (default: 50000)")
     match.add_argument("--permutations", type=_positive, default=20, metavar="R",
                        help="shuffled word correspondences for the null (default: 20)")
     match.add_argument("--threshold", type=float, default=0.5, metavar="T",
                        help="count atoms matched with |correlation| above T (default: 0.5)")
+    match.add_argument("--force", action="store_true", help="recompute pairs matched before with these settings")
     _describe(parser)
     for _, command in list(every_command(parser))[1:]:  # the global options after the command too
         _add_global_options(command.add_argument_group("global options (also before the command)"),
@@ -472,8 +489,8 @@ EXAMPLES = {
     "bench": ["polyuni bench --vocab 100000 --dim 50 --pairs 0", "polyuni bench --features"],
     "sql": ["polyuni sql \"SELECT label, dim, vocab_size FROM runs\" --format csv",
             "polyuni sql \"SELECT * FROM read_csv('data/x.csv')\" --read-files data"],
-    "features": ["polyuni features glove --seeds 1 2", "polyuni features brown_50 --atoms 300 --words 20000"],
-    "match-features": ["polyuni match-features glove glove_rot1"],
+    "features": ["polyuni features glove --seeds 1 2", "polyuni features brown_50 --method omp --atoms 300"],
+    "match-features": ["polyuni match-features glove@1 glove_rot1@3", "polyuni match-features glove@1 glove@2 --force"],
 }
 # What `polyuni sweep --help` shows: a sweep file with every section, small enough to try (a test loads it).
 SWEEP_FILE = """\
@@ -512,8 +529,7 @@ permutations = 10
 [rotation_nulls]            # the headline table's baseline, for every run over 1,000 words
 rotations = 10
 
-[features]                  # feature sets (runs, exclude, ceiling: label patterns), every pair matched
-atoms = 12
+[features]                  # two feature sets a run, seeds of its own (runs, exclude: label patterns), pairs matched
 nonzero = 2
 words = 300
 runs = ["lee_background_8*"]
@@ -572,10 +588,16 @@ def help_texts(width: int = 100):
 
 
 def _add_feature_settings(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--atoms", type=int, default=1_000, metavar="M", help="atoms per dictionary (default: 1000)")
-    parser.add_argument("--nonzero", type=int, default=5, metavar="K", help="atoms per word (default: 5)")
-    parser.add_argument("--words", type=int, default=50_000, metavar="N",
-                        help="fit on the N most frequent trained words; every word is encoded (default: 50000)")
+    parser.add_argument("--method", choices=("ica", "omp"), default="ica",
+                        help="ica: independent components fitted 6 times from independent starts, each atom scored "
+                        "by how often it reappears (reproducible); omp: an overcomplete dictionary fitted once, "
+                        "for comparison (default: ica)")
+    parser.add_argument("--atoms", type=int, default=None, metavar="M",
+                        help="atoms per dictionary (default: ica, the run's dimensions; omp, 1000)")
+    parser.add_argument("--nonzero", type=int, default=None, metavar="K",
+                        help="atoms per word (default: ica, three tenths of the atoms, 15 for 50; omp, 5)")
+    parser.add_argument("--words", type=int, default=20_000, metavar="N",
+                        help="fit on the N most frequent trained words; every word is encoded (default: 20000)")
 
 
 def _print_result(result, notes: bool = True) -> None:
@@ -944,8 +966,12 @@ def _bench(args) -> None:
 
     if args.features:
         result = {key: round(value, 4) if isinstance(value, float) else value for key, value in bench_features().items()}
-    else:
-        result = run_bench(args.vocab, args.dim, args.pairs, gensim_dims=args.gensim_dims, progress=Bars()).as_dict()
+        methods = ("omp", "ica")
+        _print_table(["measure", *methods], [[measure, *(result[f"features_{m}_{measure}"] for m in methods)] for measure in (
+            "atoms", "reproducible_atoms", "seed_ceiling_r", "top_word_jaccard", "r2", "seconds", "cpu_seconds")])
+        print(json.dumps(result))
+        return
+    result = run_bench(args.vocab, args.dim, args.pairs, gensim_dims=args.gensim_dims, progress=Bars()).as_dict()
     rows = [[key, "" if value is None else value] for key, value in result.items()]
     _print_table(["measure", "value"], rows)
     print(json.dumps(result))
@@ -1106,16 +1132,24 @@ def _features(args, db: Path) -> None:
     from polyuni_db.planted import record_feature_recoveries
 
     def show(outcome) -> None:
+        name = f"{outcome.label}@{outcome.seed}"
         if outcome.action == "skipped":
-            print(f"{outcome.label} seed {outcome.seed}: already stored as feature set {outcome.feature_set_id} "
-                  "(same fingerprint); --force recomputes it")
+            print(f"{name}: already stored as feature set {outcome.feature_set_id} (same fingerprint); "
+                  "--force recomputes it")
+        elif outcome.action == "stored meanwhile":
+            print(f"{name}: stored as feature set {outcome.feature_set_id} by another polyuni while this one "
+                  "computed it; kept (--force replaces it)")
         else:
             row = outcome.row
-            print(f"{outcome.label} seed {outcome.seed}: {outcome.action} as feature set {outcome.feature_set_id}: "
+            replaced = ""
+            if outcome.replaced:
+                replaced = f" (replaced feature set {', '.join(map(str, outcome.replaced))}"
+                replaced += f"; its matches recomputed: {', '.join(outcome.rematched)})" if outcome.rematched else ")"
+            print(f"{name}: {outcome.action} as feature set {outcome.feature_set_id}{replaced}: "
                   f"R² {row['explained_variance']:.3f}, {row['dead_atoms']} dead atoms, {row['n_encoded']:,} words "
                   f"encoded in {row['seconds']:.1f} s")
 
-    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words, args.method)
     compute_features(db, args.labels, settings, args.seeds, args.force, args.jobs, Bars(), args.lock_timeout, show)
     # a run with planted pseudowords whose reference has features too: the features instrument
     for label, recovered, measured in record_feature_recoveries(db, args.labels, settings, args.seeds[0],
@@ -1129,12 +1163,24 @@ def _match_features(args, db: Path) -> None:
     from polyuni_db.features import FeatureSettings, match_features
     from polyuni_db.verdict import record_verdict
 
-    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
-    for label_a, label_b, score in match_features(db, args.labels, settings, args.seed, args.shared_words,
-                                                  args.permutations, args.threshold, Bars(), args.lock_timeout):
-        print(f"{label_a} ~ {label_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
-              f"{score['n_words']:,} words (null {score['null_mean']:.3f}, z {score['z']:.1f}), "
-              f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}")
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words, args.method)
+    for name_a, name_b, score, action in match_features(db, args.sets, settings, args.shared_words, args.permutations,
+                                                        args.threshold, args.force, Bars(), args.lock_timeout):
+        if action == "skipped":
+            print(f"{name_a} ~ {name_b}: matched before with these settings; --force recomputes it")
+            continue
+        if action == "no reproducible atoms":
+            print(f"{name_a} ~ {name_b}: not matched: {score['n_atoms_a']} and {score['n_atoms_b']} reproducible atoms "
+                  "(see the view atom_quality)")
+            continue
+        z = "z not defined (the null does not vary)" if score["z"] is None else f"z {score['z']:.1f}"
+        p = ("<" if score["p_value_is_bound"] else "=") + f" {score['p_value']:.3g}"
+        print(f"{name_a} ~ {name_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
+              f"{score['n_atoms_a']} and {score['n_atoms_b']} reproducible atoms and {score['n_words']:,} words, "
+              f"top-word Jaccard {score['top_word_jaccard'] or 0:.3f} (null {score['null_mean']:.3f}, {z}, p {p}), "
+              f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}"
+              + ("; SHARED INITIALISATION: same seed on the same words, not evidence"
+                 if score["shared_initialization"] else ""))
     record_verdict(db, args.lock_timeout)
     print("see the views feature_universality, matched_features and verdict")
 

@@ -3,7 +3,6 @@ recovery, filtered variants and the rotation check, comparisons, rotation nulls,
 their matching. What each computes lives in ``compare``, ``features`` and ``planted``."""
 from __future__ import annotations
 
-import fnmatch
 from pathlib import Path
 
 from polyuni_db.errors import PolyuniError
@@ -66,28 +65,28 @@ def run_instruments(db_path: Path, sweep, outcomes: list[RunOutcome], executor: 
 
 def _features(db_path: Path, section, stored: list[str], planted: list[tuple[str, str]], progress: Progress,
               lock_timeout: float) -> None:
-    """Feature sets of the selected runs (the ceiling runs with more dictionary seeds), then every
-    pair of them matched. A planted run (``planted``: run, reference) whose reference got a feature
-    set gets one too, for the features instrument of planted polysemy; it is kept out of the
-    matching, as out of compare. A run with too few trained words for the atoms gets none: the
-    report lists the feature sets there are."""
+    """Feature sets of the selected runs, two independent seeds each (the run's seed ceiling) and no
+    seed shared between runs (``section.seeds_of``), then every pair of them matched, each run's
+    first seed. A planted run (``planted``: run, reference) whose reference got a feature set gets
+    one too, from the reference's seed, for the features instrument of planted polysemy; it is kept
+    out of the matching, as out of compare. A run with too few trained words for the atoms gets
+    none: the report lists the feature sets there are."""
     from polyuni_db.features import FeatureSettings, compute_features, match_features
     from polyuni_db.planted import record_feature_recovery
 
-    settings = FeatureSettings(atoms=section.atoms, nonzero=section.nonzero, words=section.words)
-    seed = section.seeds[0]
-    fitted = []
-    for label in section.select(stored):
-        ceiling = any(fnmatch.fnmatchcase(label, pattern) for pattern in section.ceiling)
-        seeds = list(dict.fromkeys(section.seeds + (section.ceiling_seeds if ceiling else [])))
+    settings = FeatureSettings(section.atoms, section.nonzero, section.words, section.method)
+    fitted = {}
+    for position, label in enumerate(section.select(stored)):
+        seeds = section.seeds_of(position)
         try:
             compute_features(db_path, [label], settings, seeds, n_jobs=2, progress=progress, lock_timeout=lock_timeout)
-            fitted.append(label)
+            fitted[label] = seeds[0]
         except PolyuniError:
             continue
     if section.match and len(fitted) >= 2:
-        match_features(db_path, fitted, settings, seed=seed, progress=progress, lock_timeout=lock_timeout)
+        match_features(db_path, list(fitted.items()), settings, progress=progress, lock_timeout=lock_timeout)
     for label, reference in planted:
         if reference in fitted:
+            seed = fitted[reference]
             compute_features(db_path, [label], settings, [seed], n_jobs=2, progress=progress, lock_timeout=lock_timeout)
             record_feature_recovery(db_path, label, reference, settings, seed, lock_timeout=lock_timeout)

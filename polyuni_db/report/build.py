@@ -267,6 +267,7 @@ def _features(connection) -> dict:
     return {
         "sets": run(connection, queries.FEATURE_SETS),
         "universality": run(connection, queries.FEATURE_UNIVERSALITY),
+        "shared_initialization": run(connection, queries.SHARED_INITIALIZATION).rows[0][0],
         "stability": run(connection, queries.FEATURE_STABILITY),
         "matched": run(connection, queries.MATCHED_FEATURES),
         "scores": run(connection, queries.FEATURE_SCORES),

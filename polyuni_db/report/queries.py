@@ -449,36 +449,47 @@ FROM pseudoword_recovery
 ORDER BY label, frequency_ratio"""
 
 # Features: polysemanticity without a basis.
-FEATURE_SETS = """SELECT label, seed, atoms, nonzero, words, n_fit, n_encoded, round(explained_variance, 3) AS "R²",
-       dead_atoms, round(seconds, 1) AS seconds
+FEATURE_SETS = """SELECT label, method, seed, atoms, n_reproducible AS "reproducible atoms", nonzero, words, n_fit,
+       n_encoded, round(explained_variance, 3) AS "R²", dead_atoms, round(seconds, 1) AS seconds
 FROM feature_set_summary
-ORDER BY label, atoms, seed"""
+ORDER BY label, method, atoms, seed"""
 
-FEATURE_UNIVERSALITY = """SELECT u.label_a AS "Model 1", u.label_b AS "Model 2", o.n_common AS "dimension words in common",
-       u.n_words AS "shared words", round(u.mean_matched_correlation, 3) AS "mean matched |r|",
-       round(u.null_mean, 3) AS "null mean", round(u.z, 1) AS z, u.p_value AS "p-value",
+# A comparison of two feature sets fitted from the same start (same seed, same words) is no evidence:
+# left out here, counted in SHARED_INITIALIZATION.
+FEATURE_UNIVERSALITY = """SELECT u.label_a || '@' || u.seed_a AS "Model 1", u.label_b || '@' || u.seed_b AS "Model 2",
+       o.n_common AS "dimension words in common", u.n_words AS "shared words",
+       u.n_atoms_a || ' / ' || u.n_atoms_b AS "reproducible atoms",
+       round(u.mean_matched_correlation, 3) AS "mean matched |r|", round(u.top_word_jaccard, 3) AS "top-word Jaccard",
+       round(u.null_mean, 3) AS "null mean", round(u.z, 1) AS z, u.p_value_text AS "p-value",
+       round(u.seed_ceiling_a, 3) AS "ceiling 1", round(u.seed_ceiling_b, 3) AS "ceiling 2",
        round(u.seed_ceiling, 3) AS "seed ceiling",
        u.n_matched_above_threshold AS "atoms matched above threshold", u.threshold,
        u.null_above_threshold AS "null above threshold"
 FROM feature_universality AS u
 LEFT JOIN model_overlap AS o ON o.label_a = u.label_a AND o.label_b = u.label_b
-ORDER BY u.label_a, u.label_b"""
+WHERE NOT coalesce(u.shared_initialization, false)
+ORDER BY u.label_a, u.label_b, u.seed_a, u.seed_b"""
 
-FEATURE_STABILITY = """SELECT label, atoms, seed_a, seed_b, round(mean_matched_cosine, 3) AS "mean matched cosine",
-       round(share_cosine_above_0_9, 3) AS "share above 0.9", round(mean_matched_correlation, 3) AS "mean matched |r|",
-       n_matched_above_threshold AS "atoms above threshold"
+SHARED_INITIALIZATION = """SELECT count(*) AS comparisons FROM feature_universality WHERE shared_initialization"""
+
+FEATURE_STABILITY = """SELECT label, method, atoms, seed_a, seed_b, n_atoms_a || ' / ' || n_atoms_b AS "reproducible atoms",
+       round(mean_matched_correlation, 3) AS "mean matched |r|", round(top_word_jaccard, 3) AS "top-word Jaccard",
+       round(mean_matched_correlation_all_atoms, 3) AS "mean matched |r|, every atom",
+       round(mean_matched_cosine, 3) AS "mean matched cosine", n_matched_above_threshold AS "atoms above threshold"
 FROM feature_stability
-ORDER BY label, atoms, seed_a, seed_b"""
+ORDER BY label, method, atoms, seed_a, seed_b"""
 
-MATCHED_FEATURES = """SELECT label_a, label_b, atom_a, atom_b, round(correlation, 3) AS "|r|", shared_top_words,
-       top_words_a[1:6] AS top_words_a, top_words_b[1:6] AS top_words_b
+MATCHED_FEATURES = """SELECT label_a || '@' || seed_a AS set_a, label_b || '@' || seed_b AS set_b, atom_a, atom_b,
+       round(correlation, 3) AS "|r|", shared_top_words, top_words_a[1:6] AS top_words_a, top_words_b[1:6] AS top_words_b
 FROM matched_features
-WHERE label_a <> label_b
-QUALIFY row_number() OVER (PARTITION BY label_a, label_b ORDER BY correlation DESC, atom_a) <= 8
+WHERE label_a <> label_b AND NOT coalesce(shared_initialization, false)
+QUALIFY row_number() OVER (PARTITION BY label_a, seed_a, label_b, seed_b ORDER BY correlation DESC, atom_a) <= 8
 ORDER BY label_a, label_b, correlation DESC"""
 
 FEATURE_SCORES = """SELECT s.label, s.seed, c.metric, round(c.value, 3) AS value, round(c.null_mean, 3) AS null_mean,
-       round(c.null_sd, 3) AS null_sd, round(c.calibrated, 1) AS calibrated, c.p_value AS "p-value", c.n
+       round(c.null_sd, 3) AS null_sd, round(c.calibrated, 1) AS calibrated,
+       CASE WHEN c.p_value_is_bound THEN '< ' || round(c.p_value, 4) ELSE CAST(round(c.p_value, 4) AS VARCHAR) END
+           AS "p-value", c.n
 FROM feature_set_scores AS c JOIN feature_set_summary AS s USING (feature_set_id)
 ORDER BY s.label, s.seed, c.metric"""
 

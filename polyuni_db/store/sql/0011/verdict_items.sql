@@ -43,11 +43,13 @@ UNION ALL
 SELECT 'representational similarity', 'main', label_a || ' × ' || label_b, value, null_mean, ceiling
 FROM effects WHERE metric = 'mutual_knn_10' AND contrast IS DISTINCT FROM 'other seed'
 UNION ALL
--- matched features against shuffled word correspondences; the ceiling is two dictionary seeds of
--- the same runs where they exist, else the score's maximum, 1
+-- matched features against shuffled word correspondences; the ceiling is the two runs' seed ceiling
+-- (feature sets of each from independent seeds) where it exists, else the score's maximum, 1. Feature
+-- sets fitted from the same start (shared_initialization) are never evidence: left out
 SELECT 'features', 'main', label_a || ' × ' || label_b, mean_matched_correlation, null_mean, coalesce(seed_ceiling, 1.0)
 FROM feature_universality
-WHERE NOT EXISTS (SELECT 1 FROM controls AS c WHERE c.label = label_a AND c.of_label = label_b)
+WHERE NOT coalesce(shared_initialization, false)
+  AND NOT EXISTS (SELECT 1 FROM controls AS c WHERE c.label = label_a AND c.of_label = label_b)
 UNION ALL
 -- planted pseudowords: how close v_ab lies to the span of v_a and v_b, against two random words not
 -- merged; 1 (in the span) is the ceiling

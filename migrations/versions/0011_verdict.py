@@ -3,8 +3,8 @@ question summarises (``verdict_items``; Approach 2's agreement across models is 
 ``difference_agreement``), with bootstrap intervals of their effect sizes stored in
 ``verdict_intervals`` (computed in Python: SQL cannot resample).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
@@ -12,8 +12,8 @@ from alembic import op
 
 from polyuni_db.store import views
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
