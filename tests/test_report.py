@@ -351,8 +351,6 @@ rotations = 10
 
 [features]
 runs = ["lee_background_50", "head500_50", "head500_ppmi-svd_50"]
-ceiling = ["lee_background_50"]
-atoms = 40
 words = 2000
 """
 
