@@ -4,40 +4,63 @@ A worker (a Dask task, or the ingesting process itself) loads or trains, analyse
 
     BUNDLES/fingerprint=<sha256>/run.json                       the runs columns, metadata, notes
     BUNDLES/fingerprint=<sha256>/vectors.npy                    the kept vectors (unless memory-mapped
-                                                                 from a .npy that holds exactly them)
+                                                                 from a .npy that holds exactly them:
+                                                                 then only the computing process knows it)
     BUNDLES/fingerprint=<sha256>/table=<name>/part-0.parquet    one findings table, without run_id
 
 into a folder named ``.partial-...`` and publishes it with one atomic rename, so a folder named
-``fingerprint=...`` is always complete. Workers never open the database: the committer
+``fingerprint=...`` is always complete. A bundle may come from a stranger: ``read_bundle`` checks
+everything in it against the declared schema (``BundleContent``, the findings tables' Arrow schemas)
+before anything else reads it. Workers never open the database: the committer
 (``polyuni_db.store.bundles``) imports bundles one short transaction each. The ``key=value`` folder
 names let DuckDB read every bundle directly with ``read_parquet(..., hive_partitioning=true)``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import socket
+import stat
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from time import perf_counter
+from typing import Annotated, Any, Iterator, Literal, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import AnalysisSettings, analyse
+from polyuni_db.findings import ANALYSIS_TABLES, AnalysisSettings, analyse
+from polyuni_db.labels import label_problem, shown
 from polyuni_db.sources.base import Progress, Source, no_progress
+from polyuni_db.sources.training import MAX_DIM, MAX_SEED
+from polyuni_db.store.schema import arrow_schema
 from polyuni_db.store.vectors import memory_mapped_file
 
 BUNDLE_PREFIX = "fingerprint="
 PARTIAL_PREFIX = ".partial-"
 RUN_FILE = "run.json"
 VECTORS_FILE = "vectors.npy"
-FORMAT_VERSION = 1
+TABLE_PREFIX = "table="
+PART_FILE = "part-0.parquet"
+# 2: run.json checked against BundleContent, no vectors_file key, tables cast to the declared schemas
+FORMAT_VERSION = 2
+WORK_FOLDER_PREFIX = ".polyuni-"
+MAX_RUN_FILE_BYTES = 1_000_000  # a run.json is a few kB; a larger one is not read
+
+
+def fingerprint(parameters: dict) -> str:
+    """SHA-256 of the canonical JSON of everything that determines a run's rows."""
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def bundle_path(root: Path, fingerprint: str) -> Path:
@@ -50,20 +73,97 @@ def find_bundles(root: Path) -> list[Path]:
     if root.name.startswith(BUNDLE_PREFIX):
         return [root]
     if not root.is_dir():
-        raise PolyuniError(f"no bundle folder at {root}")
+        raise PolyuniError(f"no bundle folder at {shown(root)}")
     return sorted(path for path in root.iterdir() if path.name.startswith(BUNDLE_PREFIX) and path.is_dir())
+
+
+# --- the declared schema of run.json: used by the writer and the reader ---------------------------
+
+def _checked_label(text: str) -> str:
+    if problem := label_problem(text):
+        raise ValueError(problem)
+    return text
+
+
+def _printable(text: str) -> str:
+    if not text.isprintable():
+        raise ValueError("holds control or other unprintable characters")
+    return text
+
+
+def _run_parameters(parameters: dict) -> dict:
+    """What ``pipeline.run_identity`` hashes: the vectors' spec and the analysis' spec, nothing else."""
+    if set(parameters) != {"vectors", "analysis"} or not all(isinstance(value, dict) for value in parameters.values()):
+        raise ValueError("must be an object of two objects, vectors and analysis")
+    return parameters
+
+
+def _naive(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        raise ValueError("must be UTC without a time zone, as polyuni writes it")
+    return moment
+
+
+Label = Annotated[str, AfterValidator(_checked_label)]
+Text = Annotated[str, Field(min_length=1, max_length=1_000), AfterValidator(_printable)]
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]  # an INTEGER column
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class BundledRun(BaseModel):
+    """The ``runs`` columns a bundle carries (not run_id, status, vectors_path or the MLflow ones)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    label: Label
+    fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    source: Literal["pretrained", "file", "train", "control"]
+    model_name: Text
+    corpus: Text | None
+    dim: Annotated[int, Field(ge=1, le=MAX_DIM)]
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None
+    top_k: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    parameters: Annotated[dict[str, Any], AfterValidator(_run_parameters)]
+    vocab_size: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    n_untrained: Count | None
+    n_unrankable: Count
+    mean_norm: Annotated[float, Field(allow_inf_nan=False)]
+    load_seconds: Seconds
+    analysis_seconds: Seconds
+    created_at: Annotated[datetime, Field(strict=False), AfterValidator(_naive)]  # ISO text in the file
+
+
+class BundleContent(BaseModel):
+    """The whole of run.json."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    format: Literal[FORMAT_VERSION]
+    run: BundledRun
+    metadata: dict[str, Any]  # how the vectors were obtained (not part of the fingerprint)
+    notes: list[Text]  # the pairs that could not be computed, and why
+    compute_seconds: Seconds
+
+
+def _schema_problem(error: ValidationError) -> str:
+    """The first thing wrong, in one line: where, and what."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the file"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {shown(first['msg'])}{more}"
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """A published bundle, read back."""
+    """A published bundle, read back and checked."""
 
     path: Path
     run: dict  # the runs columns other than run_id, status, vectors_path and the MLflow ones
     metadata: dict  # how the vectors were obtained (not part of the fingerprint)
     notes: tuple[str, ...]  # the pairs that could not be computed, and why
     compute_seconds: float
-    vectors_file: Path  # vectors.npy inside the bundle, or the file they were memory-mapped from
+    vectors_file: Path  # vectors.npy inside the bundle, or the file this process memory-mapped them from
+    vectors_by_reference: bool  # vectors_file is that file (kept where it is), not the bundle's own
 
     @property
     def fingerprint(self) -> str:
@@ -71,43 +171,171 @@ class Bundle:
 
     def tables(self, names: tuple[str, ...] | None = None) -> dict[str, pa.Table]:
         """The findings tables (those of ``names`` only, when given) as Arrow tables."""
-        folders = sorted(self.path.glob("table=*"))
-        return {folder.name.removeprefix("table="): pq.read_table(folder / "part-0.parquet") for folder in folders
-                if names is None or folder.name.removeprefix("table=") in names}
+        return {name: _read_table(self.path, name) for name in _table_names(self.path)
+                if names is None or name in names}
 
 
-def read_bundle(path: Path) -> Bundle:
-    path = Path(path)
+class Published(NamedTuple):
+    """What computing a run gives: its bundle's folder, and the .npy its vectors were memory-mapped
+    from when the bundle holds no vectors.npy (known only to the process that computed it)."""
+
+    folder: Path
+    vectors_source: Path | None
+
+
+def _refuse(path: Path, problem: str) -> PolyuniError:
+    return PolyuniError(f"{shown(path)} is not a valid run bundle: {problem}")
+
+
+def _entry(path: Path, kind: int) -> os.stat_result | None:
+    """lstat of a bundle's entry, None when absent; anything but a plain file or folder (a symlink,
+    a device) is refused: a bundle holds its own files."""
     try:
-        content = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-        run = content["run"]
-        run["created_at"] = datetime.fromisoformat(run["created_at"])
-        vectors_file = Path(content["vectors_file"]) if content["vectors_file"] else path / VECTORS_FILE
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise PolyuniError(f"{path} is not a run bundle ({error})") from None
+        entry = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _refuse(path.parent, f"cannot read {path.name} ({error.strerror})") from None
+    if stat.S_IFMT(entry.st_mode) != kind:
+        what = "a symbolic link" if stat.S_ISLNK(entry.st_mode) else "not a plain " + (
+            "folder" if kind == stat.S_IFDIR else "file")
+        raise _refuse(path.parent if path.name else path, f"{shown(path.name)} is {what}")
+    return entry
+
+
+def _table_names(path: Path) -> list[str]:
+    """The bundle's table= folders, each one of the findings tables and holding one plain Parquet
+    file; any other entry is refused."""
+    names = []
+    for entry in sorted(os.listdir(path)):
+        if entry in (RUN_FILE, VECTORS_FILE):
+            continue
+        name = entry.removeprefix(TABLE_PREFIX)
+        if not entry.startswith(TABLE_PREFIX) or name not in ANALYSIS_TABLES:
+            raise _refuse(path, f"unexpected entry {shown(entry)} (a bundle holds run.json, vectors.npy and "
+                          f"table= folders of {', '.join(ANALYSIS_TABLES)})")
+        _entry(path / entry, stat.S_IFDIR)
+        if os.listdir(path / entry) != [PART_FILE]:
+            raise _refuse(path, f"{entry} must hold {PART_FILE} and nothing else")
+        _entry(path / entry / PART_FILE, stat.S_IFREG)
+        names.append(name)
+    return names
+
+
+def _table_file(path: Path, name: str) -> Path:
+    return path / f"{TABLE_PREFIX}{name}" / PART_FILE
+
+
+def _unreadable(path: Path, name: str, error: Exception) -> PolyuniError:
+    return _refuse(path, f"table {name} cannot be read ({shown(str(error).splitlines()[0] if str(error) else type(error).__name__)})")
+
+
+def _checked_rows(path: Path, name: str) -> int:
+    """The table's number of rows, once its Arrow schema (from the Parquet footer, no data read) was
+    found equal to the declared one: names, order, types, nullability."""
+    expected = arrow_schema(name)
+    try:
+        metadata = pq.read_metadata(_table_file(path, name))
+        schema = metadata.schema.to_arrow_schema()
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise _unreadable(path, name, error) from None
+    if not schema.equals(expected, check_metadata=False):
+        raise _refuse(path, f"table {name} has columns ({_columns(schema)}), not the declared ({_columns(expected)})")
+    return metadata.num_rows
+
+
+def _read_table(path: Path, name: str) -> pa.Table:
+    """One table's rows (its schema was checked by ``read_bundle``); bytes that do not decode are refused."""
+    try:
+        table = pq.read_table(_table_file(path, name), schema=arrow_schema(name))
+        table.validate(full=True)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise _unreadable(path, name, error) from None
+    return table
+
+
+def _columns(schema: pa.Schema) -> str:
+    return ", ".join(f"{shown(field.name)} {field.type}{'' if field.nullable else ' not null'}" for field in schema)
+
+
+def _check_vectors(path: Path, file: Path, run: dict) -> None:
+    """The vectors are a float32 .npy of (vocabulary, dimensions), read without pickles."""
+    try:
+        vectors = np.load(file, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise _refuse(path, f"{file.name} is not a .npy array ({shown(str(error).splitlines()[0])})") from None
+    if not isinstance(vectors, np.ndarray):
+        raise _refuse(path, f"{file.name} is not a .npy array")
+    expected = (run["vocab_size"], run["dim"])
+    if vectors.dtype != np.float32 or vectors.shape != expected:
+        raise _refuse(path, f"{file.name} holds {vectors.dtype} {vectors.shape}, not float32 {expected}")
+
+
+def read_bundle(path: Path, vectors_source: Path | None = None) -> Bundle:
+    """A bundle, checked before anything reads it further: run.json against ``BundleContent``, its
+    fingerprint recomputed from its parameters and equal to the folder's name, every table's schema
+    against the declared one (``Bundle.tables`` refuses rows that do not decode), the vectors a plain
+    vectors.npy inside the folder of the right shape. Only
+    ``vectors_source`` (given by the process that computed the bundle, never read from the bundle)
+    may stand in for a missing vectors.npy. Anything else is refused in one line."""
+    path = Path(path)
+    _entry(path, stat.S_IFDIR)
+    run_file = _entry(path / RUN_FILE, stat.S_IFREG)
+    if run_file is None:
+        raise _refuse(path, f"no {RUN_FILE}")
+    if run_file.st_size > MAX_RUN_FILE_BYTES:
+        raise _refuse(path, f"{RUN_FILE} is {run_file.st_size:,} bytes, more than a run.json holds")
+    try:
+        content = json.loads((path / RUN_FILE).read_bytes())
+    except (OSError, ValueError, RecursionError) as error:
+        raise _refuse(path, f"{RUN_FILE} is not JSON ({shown(str(error).splitlines()[0])})") from None
+    if isinstance(content, dict) and content.get("format") != FORMAT_VERSION:
+        raise _refuse(path, f"format {shown(repr(content.get('format')))}, where this polyuni-db reads format "
+                      f"{FORMAT_VERSION}: compute the run again")
+    try:
+        checked = BundleContent.model_validate(content)
+    except ValidationError as error:
+        raise _refuse(path, f"{RUN_FILE} {_schema_problem(error)}") from None
+    run = checked.run.model_dump()
+    if fingerprint(run["parameters"]) != run["fingerprint"]:
+        raise _refuse(path, "its fingerprint is not the hash of its parameters")
     if path.name != f"{BUNDLE_PREFIX}{run['fingerprint']}":
-        raise PolyuniError(f"{path} holds run {run['fingerprint'][:12]}, not the one its name says")
-    return Bundle(path, run, content["metadata"], tuple(content["notes"]), content["compute_seconds"], vectors_file)
+        raise _refuse(path, f"it holds run {run['fingerprint'][:12]}, not the one its name says")
+    rows = {name: _checked_rows(path, name) for name in _table_names(path)}  # before any data is read
+    if rows.get("word_stats") != run["vocab_size"]:
+        raise _refuse(path, f"table word_stats must have a row for each of its {run['vocab_size']} words")
+    own = path / VECTORS_FILE
+    by_reference = _entry(own, stat.S_IFREG) is None
+    if by_reference and vectors_source is None:
+        raise _refuse(path, f"no {VECTORS_FILE} (the bundle of a memory-mapped pretrained model carries none, "
+                      "and run.json may not name a file: ingest that model here instead)")
+    vectors_file = Path(vectors_source) if by_reference else own
+    _check_vectors(path, vectors_file, run)
+    return Bundle(path, run, checked.metadata, tuple(checked.notes), checked.compute_seconds, vectors_file,
+                  by_reference)
 
 
-def _write(folder: Path, run: dict, tables: dict[str, pa.Table], vectors: np.ndarray, metadata: dict,
-           notes: tuple[str, ...], compute_seconds: float) -> None:
-    folder.mkdir(parents=True)
-    source_file = memory_mapped_file(vectors)
-    if source_file is None:
-        np.save(folder / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))
-    for name, table in tables.items():
-        (folder / f"table={name}").mkdir()
-        pq.write_table(table, folder / f"table={name}" / "part-0.parquet")
+def _write(folder: Path, run: dict, tables: dict[str, pa.Table], vectors: np.ndarray, vectors_source: Path | None,
+           metadata: dict, notes: tuple[str, ...], compute_seconds: float) -> None:
     content = {
         "format": FORMAT_VERSION,
         "run": {**run, "created_at": run["created_at"].isoformat()},
-        "metadata": metadata,
+        "metadata": json.loads(json.dumps(metadata, default=str)),
         "notes": list(notes),
         "compute_seconds": compute_seconds,
-        "vectors_file": str(source_file) if source_file else None,
     }
-    (folder / RUN_FILE).write_text(json.dumps(content, indent=1, default=str), encoding="utf-8")
+    try:  # what the reader will check: a run that breaks the schema fails here, in one line
+        BundleContent.model_validate(content)
+    except ValidationError as error:
+        raise PolyuniError(f"run {shown(run['label'])} cannot be bundled: {_schema_problem(error)}") from None
+    folder.mkdir(parents=True)
+    if vectors_source is None:
+        np.save(folder / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))
+    for name, table in tables.items():
+        (folder / f"{TABLE_PREFIX}{name}").mkdir()
+        pq.write_table(table.select(arrow_schema(name).names).cast(arrow_schema(name)),
+                       folder / f"{TABLE_PREFIX}{name}" / PART_FILE)
+    (folder / RUN_FILE).write_text(json.dumps(content, indent=1, allow_nan=False), encoding="utf-8")
 
 
 def publish(root: Path, fingerprint: str, write) -> Path:
@@ -129,6 +357,24 @@ def publish(root: Path, fingerprint: str, write) -> Path:
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return final
+
+
+@contextmanager
+def work_folder(db_path: Path, kind: str) -> Iterator[Path]:
+    """A temporary folder beside the database for the bundles of one command (``kind``: bundle for
+    an ingest, bundles for a sweep), removed at the end. Named by this process, so that the next
+    command removes it when a kill (SIGKILL, SIGTERM) left it behind."""
+    with TemporaryDirectory(prefix=f"{WORK_FOLDER_PREFIX}{kind}-{os.getpid()}-", dir=db_path.resolve().parent) as folder:
+        yield Path(folder)
+
+
+def remove_stale_work_folders(db_path: Path) -> None:
+    """Remove the work folders (see ``work_folder``) of commands that were killed: those whose
+    process is gone."""
+    for folder in db_path.resolve().parent.glob(f"{WORK_FOLDER_PREFIX}*"):
+        named = re.fullmatch(rf"{re.escape(WORK_FOLDER_PREFIX)}bundles?-(\d+)-.*", folder.name)
+        if named and int(named[1]) != os.getpid() and not Path(f"/proc/{named[1]}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_partials(root: Path, fingerprints: set[str]) -> None:
@@ -164,9 +410,8 @@ def process_record() -> dict:
 
 
 def compute_run(source: Source, label: str, parameters: dict, fingerprint: str, settings: AnalysisSettings,
-                root: Path, progress: Progress = no_progress) -> Path:
-    """Load or train, analyse, and publish the run's bundle under ``root``; returns its folder.
-    Touches no database."""
+                root: Path, progress: Progress = no_progress) -> Published:
+    """Load or train, analyse, and publish the run's bundle under ``root``. Touches no database."""
     started = perf_counter()
     embedding = source.load(progress)
     loaded = perf_counter()
@@ -186,6 +431,8 @@ def compute_run(source: Source, label: str, parameters: dict, fingerprint: str, 
         "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }
     notes = pair_notes(findings.tables["difference_pairs"])
-    return publish(root, fingerprint, lambda folder: _write(
-        folder, run, findings.tables, embedding.vectors, {**embedding.metadata, "worker": process_record()}, notes,
-        perf_counter() - started))
+    vectors_source = memory_mapped_file(embedding.vectors)
+    folder = publish(root, fingerprint, lambda folder: _write(
+        folder, run, findings.tables, embedding.vectors, vectors_source,
+        {**embedding.metadata, "worker": process_record()}, notes, perf_counter() - started))
+    return Published(folder, vectors_source)

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from polyuni_db.errors import PolyuniError
+from polyuni_db.errors import PolyuniError, quiet_numerics
 from polyuni_db.executor import DEFAULT_EXECUTOR, EXECUTOR_HELP
 from polyuni_db.findings import DEFAULT_PAIRS
 from polyuni_db.sources.files import FORMATS
@@ -92,6 +92,8 @@ def _add_executor_options(parser: argparse.ArgumentParser, default: str | None =
                         help="keep every run's bundle (Parquet rows, metadata, vectors) in DIR, for `polyuni "
                         "import` elsewhere and for reruns; on a cluster, a folder every worker can write "
                         "(default: a temporary folder beside the database, removed at the end)")
+    parser.add_argument("--yes", action="store_true",
+                        help="go ahead with more than 10,000 runs, or with local:N above 4 workers per core")
 
 
 def _add_format_option(parser: argparse.ArgumentParser, others: str) -> None:
@@ -131,8 +133,10 @@ def _seed(text: str) -> int:
 
 
 def _label(text: str) -> str:
-    if not text.strip() or text != text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a label: give a name without surrounding spaces")
+    from polyuni_db.labels import label_problem
+
+    if problem := label_problem(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a label: {problem}")
     return text
 
 
@@ -656,7 +660,7 @@ def _train_grid(args, db: Path, settings, grid: list) -> None:
             for source, label in grid]
     executor = args.executor or ("inline" if len(runs) == 1 else DEFAULT_EXECUTOR)
     outcomes = run_all(db, runs, executor, args.bundles, track=not args.no_mlflow, force=args.force,
-                       progress=Bars(), lock_timeout=args.lock_timeout, record_failures=False,
+                       progress=Bars(), lock_timeout=args.lock_timeout, record_failures=False, yes=args.yes,
                        on_outcome=_show_outcome if len(runs) > 1 else lambda outcome: None)
     failed = [outcome for outcome in outcomes if outcome.result is None]
     if len(runs) == 1:
@@ -945,7 +949,7 @@ def _study(args, db: Path) -> None:
     phase = _phase_lines("study")
     outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
                          progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
-                         bundles=args.bundles, on_status=SweepBar(), phase=phase)
+                         bundles=args.bundles, on_status=SweepBar(), yes=args.yes, phase=phase)
     if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
         print("pairs not computed, their words missing from the model: "
               + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
@@ -955,6 +959,7 @@ def _study(args, db: Path) -> None:
         print(f"not in this study: {label} ({reason})")
     with phase("report"):
         _report_page(db, args.out, args.lock_timeout)
+    _fail_if_any(failed, len(outcomes))
 
 
 def _duration(seconds: float) -> str:
@@ -974,24 +979,35 @@ def _phase_lines(command: str):
     return phase
 
 
+def _fail_if_any(failed: list, total: int) -> None:
+    """A sweep or study with a failed run exits 1, after its summary: scripts and CI see it."""
+    if failed:
+        raise PolyuniError(f"{len(failed)} of {total} runs failed ({', '.join(o.label for o in failed[:5])}"
+                           f"{', ...' if len(failed) > 5 else ''}); see unavailable_sources")
+
+
 def _sweep(args, db: Path) -> None:
     from polyuni_db.sweep import run_sweep
 
     outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
                                    progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
-                                   on_status=SweepBar(), phase=_phase_lines("sweep"))
-    failed = sum(outcome.result is None for outcome in outcomes)
-    print(f"sweep: {len(outcomes) - failed} of {len(outcomes)} runs stored, {failed} failed (see unavailable_sources)"
-          + ("" if compared is None else f"; {compared} similarity scores stored"))
+                                   on_status=SweepBar(), yes=args.yes,
+                                   phase=_phase_lines("sweep"))
+    failed = [outcome for outcome in outcomes if outcome.result is None]
+    print(f"sweep: {len(outcomes) - len(failed)} of {len(outcomes)} runs stored, {len(failed)} failed "
+          "(see unavailable_sources)" + ("" if compared is None else f"; {compared} similarity scores stored"))
+    _fail_if_any(failed, len(outcomes))
 
 
 def _import(args, db: Path) -> None:
-    from polyuni_db.bundle import find_bundles
+    from polyuni_db.bundle import find_bundles, read_bundle
     from polyuni_db.pipeline import commit_bundle
 
     bundles = [bundle for path in args.paths for bundle in find_bundles(path)]
     if not bundles:
         raise PolyuniError(f"no bundles (folders named fingerprint=...) in {', '.join(map(str, args.paths))}")
+    for bundle in bundles:  # every bundle checked before any is imported: one refused, none written
+        read_bundle(bundle)
     for bundle in bundles:
         _print_result(commit_bundle(db, bundle, track=not args.no_mlflow, force=args.force,
                                     progress=Bars(), lock_timeout=args.lock_timeout))
@@ -1057,6 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # piped into `tee`, lines still show as they happen
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)
+    quiet_numerics()
     try:
         run(argv)
     except PolyuniError as error:

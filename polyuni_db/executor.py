@@ -17,21 +17,30 @@ import logging
 import os
 import signal
 import shutil
+import socket
 import threading
 import time
 import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Callable, Iterator, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyuni_db.bundle import bundle_path, compute_run, remove_partials
-from polyuni_db.errors import PolyuniError
+from polyuni_db.bundle import (
+    VECTORS_FILE,
+    Published,
+    bundle_path,
+    compute_run,
+    remove_partials,
+    remove_stale_work_folders,
+    work_folder,
+)
+from polyuni_db.errors import PolyuniError, quiet_numerics
 from polyuni_db.findings import AnalysisSettings
+from polyuni_db.labels import shown
 from polyuni_db.pipeline import IngestResult, commit_bundle, run_identity
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
@@ -42,6 +51,15 @@ EXECUTOR_HELP = ("local (one worker per core, default), local:N (N worker proces
                  "tcp://HOST:PORT (a running `dask scheduler`) or inline (in this process, one run after "
                  "another, no Dask: for debugging)")
 ATTEMPTS = 2  # a failed task is retried once
+# Beyond these, a typo is likelier than a plan: a grid this large, or more worker processes than
+# this many per core (each a Python process of 100+ MB), needs --yes.
+MAX_RUNS_WITHOUT_YES = 10_000
+MAX_WORKERS_PER_CORE_WITHOUT_YES = 4
+SCHEDULER_TIMEOUT_SECONDS = 5
+
+
+class ExecutorUnavailable(PolyuniError):
+    """The executor cannot run anything (an unreachable scheduler): the whole sweep stops, in one line."""
 
 
 class Planned(Protocol):
@@ -86,14 +104,15 @@ class SweepStatus:
     failed: int = 0
 
 
-def compute_task(task: RunTask) -> str:
-    """The one task function: compute the run and publish its bundle; returns the bundle's folder."""
+def compute_task(task: RunTask) -> Published:
+    """The one task function: compute the run and publish its bundle."""
+    quiet_numerics()
     _hold_for_fault_tests(task)
     source = task.source
     if task.corpus_file is not None:
         sentences = pq.read_table(task.corpus_file).column("sentence").to_pylist()
         source = replace(source, corpus=replace(source.corpus, sentences=sentences))
-    return str(compute_run(source, task.label, task.parameters, task.fingerprint, task.settings, Path(task.bundles)))
+    return compute_run(source, task.label, task.parameters, task.fingerprint, task.settings, Path(task.bundles))
 
 
 def corpus_apart(source: Source, folder: Path) -> tuple[Source, str | None]:
@@ -132,6 +151,9 @@ def one_line(error: BaseException) -> str:
 def parse_executor(executor: str) -> tuple[str, int | str]:
     """('local', workers), ('remote', address) or ('inline', 0); a one-line error for anything else."""
     if executor.startswith("tcp://"):
+        host, _, port = executor.removeprefix("tcp://").rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise PolyuniError(f"--executor {shown(executor)!r}: a scheduler is tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
         return "remote", executor
     if executor == "inline":
         return "inline", 0
@@ -141,7 +163,30 @@ def parse_executor(executor: str) -> tuple[str, int | str]:
             return "local", len(os.sched_getaffinity(0))
         if count.isdigit() and int(count) >= 1:
             return "local", int(count)
-    raise PolyuniError(f"--executor {executor!r}: use {EXECUTOR_HELP}")
+    raise PolyuniError(f"--executor {shown(executor)!r}: use {EXECUTOR_HELP}")
+
+
+def check_scale(n_runs: int, executor: str, yes: bool) -> None:
+    """Refuse, unless ``yes``, a grid of more than MAX_RUNS_WITHOUT_YES runs or a local cluster of more
+    than MAX_WORKERS_PER_CORE_WITHOUT_YES workers per core: before anything is built or started."""
+    kind, workers = parse_executor(executor)
+    if yes:
+        return
+    if n_runs > MAX_RUNS_WITHOUT_YES:
+        raise PolyuniError(f"{n_runs:,} runs is more than {MAX_RUNS_WITHOUT_YES:,}: check the grid, or add --yes")
+    cores = len(os.sched_getaffinity(0))
+    if kind == "local" and workers > MAX_WORKERS_PER_CORE_WITHOUT_YES * cores:
+        raise PolyuniError(f"--executor {executor}: {workers:,} worker processes on {cores} cores (more than "
+                           f"{MAX_WORKERS_PER_CORE_WITHOUT_YES} per core): use fewer, or add --yes")
+
+
+def _check_bundle_folder(bundles: Path) -> None:
+    """Before any work: --bundles must be a folder, or a folder that can be made."""
+    if bundles.exists() and not bundles.is_dir():
+        raise PolyuniError(f"--bundles {shown(bundles)} is a file; give a folder for the run bundles")
+    existing = next(folder for folder in (bundles, *bundles.parents) if folder.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise PolyuniError(f"--bundles {shown(bundles)}: cannot write in {shown(existing)}")
 
 
 @contextmanager
@@ -191,10 +236,12 @@ def dask_client(executor: str) -> Iterator:
         with cluster, Client(cluster) as client:
             yield client
         return
-    try:
-        client = Client(where, timeout="10s")
+    host, _, port = where.removeprefix("tcp://").rpartition(":")
+    try:  # a refused or unroutable address fails here at once, not after Dask's retries
+        socket.create_connection((host.strip("[]"), int(port)), timeout=SCHEDULER_TIMEOUT_SECONDS).close()
+        client = Client(where, timeout=f"{SCHEDULER_TIMEOUT_SECONDS}s")
     except (OSError, TimeoutError) as error:
-        raise PolyuniError(f"cannot reach the Dask scheduler at {where} ({str(error).splitlines()[0]})") from None
+        raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {shown(where)} ({one_line(error)})") from None
     with client:
         yield client
 
@@ -211,6 +258,7 @@ def run_all(
     on_outcome: Callable[[RunOutcome], None] = lambda outcome: None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
     record_failures: bool = True,
+    yes: bool = False,
 ) -> list[RunOutcome]:
     """Compute every planned run on the executor and commit each as it finishes; outcomes in plan order.
 
@@ -220,11 +268,13 @@ def run_all(
     in its ``after``. Without
     ``bundles`` the bundles go to a temporary folder beside the database, removed at the end.
     """
-    parse_executor(executor)  # a wrong --executor fails before any work
+    check_scale(len(planned), executor, yes)  # a wrong --executor, or a typo's scale, fails before any work
     if bundles is None:
-        with TemporaryDirectory(prefix=".polyuni-bundles-", dir=db_path.resolve().parent) as folder:
+        remove_stale_work_folders(db_path)
+        with work_folder(db_path, "bundles") as folder:
             return run_all(db_path, planned, executor, Path(folder), track, force, progress, lock_timeout,
-                           on_outcome, on_status, record_failures)
+                           on_outcome, on_status, record_failures, yes)
+    _check_bundle_folder(Path(bundles))
     runner = _Runner(db_path, planned, executor, Path(bundles).resolve(), track, force, progress, lock_timeout,
                      on_outcome, on_status, record_failures)
     return runner.run()
@@ -303,6 +353,8 @@ class _Runner:
                     continue
                 try:
                     self._dispatch(item)
+                except ExecutorUnavailable:
+                    raise
                 except PolyuniError as error:
                     self._fail(item, str(error))
 
@@ -312,8 +364,10 @@ class _Runner:
         if not self.force and (stored := stored_run(self.db_path, label, fingerprint, self.lock_timeout)):
             self._finish(label, RunOutcome(label, IngestResult(stored.label, stored.run_id, "skipped")))
             return
-        if bundle_path(self.bundles, fingerprint).is_dir():  # computed by an earlier, interrupted sweep
-            self._commit(item, bundle_path(self.bundles, fingerprint))
+        # computed by an earlier, interrupted sweep (unless its vectors were memory-mapped from elsewhere:
+        # computing it again, which keeps the bundle, gives where from)
+        if (bundle_path(self.bundles, fingerprint) / VECTORS_FILE).is_file():
+            self._commit(item, Published(bundle_path(self.bundles, fingerprint), None))
             return
         self.fingerprints.add(fingerprint)
         task = RunTask(source, label, parameters, fingerprint, settings, str(self.bundles))
@@ -330,13 +384,13 @@ class _Runner:
     def _compute_here(self, item: Planned, task: RunTask) -> None:
         for attempt in range(ATTEMPTS):
             try:
-                path = Path(compute_task(task))
+                published = compute_task(task)
                 break
             except PolyuniError as error:
                 if attempt == ATTEMPTS - 1:
                     self._fail(item, str(error))
                     return
-        self._commit(item, path)
+        self._commit(item, published)
 
     def _client(self):
         if self.client is None:
@@ -358,16 +412,17 @@ class _Runner:
         for future in finished:
             item = self.futures.pop(future)
             try:
-                path = Path(future.result())
+                published = future.result()
             except Exception as error:  # the task failed twice: record it, the sweep goes on
                 self._fail(item, one_line(error))
                 continue
-            self._commit(item, path)
+            self._commit(item, published)
 
-    def _commit(self, item: Planned, path: Path) -> None:
+    def _commit(self, item: Planned, published: Published) -> None:
         try:
-            result = commit_bundle(self.db_path, path, track=self.track, force=self.force,
-                                   progress=self.progress, lock_timeout=self.lock_timeout)
+            result = commit_bundle(self.db_path, published.folder, track=self.track, force=self.force,
+                                   progress=self.progress, lock_timeout=self.lock_timeout,
+                                   vectors_source=published.vectors_source)
         except PolyuniError as error:
             self._fail(item, str(error))
             return

@@ -1,6 +1,7 @@
 """From an embedding to the rows of every findings table (as Arrow tables, without run_id)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -9,13 +10,42 @@ import pyarrow as pa
 from polyuni_db.analysis.dimension_words import dimension_words
 from polyuni_db.analysis.geometry import cosine_matrix, pair_geometry
 from polyuni_db.analysis.neighbours import difference_neighbours
-from polyuni_db.analysis.ranking import rankable, row_norms
+from polyuni_db.analysis.ranking import CHUNK_ROWS, kernel_threads, rankable, row_norms
 from polyuni_db.analysis.superposition import superposition
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Embedding
 
 DEFAULT_PAIRS = (("squirrel", "phone"), ("potato", "square"), ("poland", "yoga"))
 SMALL_MODEL_WORDS = 1_000  # models up to this size also store every vector and every pair's angle
+# The tables ``analyse`` may give, hence the only ones a run bundle may hold.
+ANALYSIS_TABLES = ("dimension_words", "difference_pairs", "difference_neighbours", "word_stats", "word_vectors",
+                   "pair_geometry", "word_superposition")
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def analysis_bytes(n_words: int, dim: int, top_k: int, threads: int | None = None) -> int:
+    """An upper estimate of what ``analyse`` allocates beyond the vectors: per thread, the ranking
+    buffers (a block of cosines and its mask) and each pole's top-k scores and rows; the dimension
+    words' rows (about 40 bytes each on their way to Arrow); a small model's every coordinate and
+    every pair's angle."""
+    threads = threads or kernel_threads()
+    ranking = threads * (min(CHUNK_ROWS, n_words) * dim * 5 + 2 * top_k * dim * 12)
+    rows = 2 * dim * top_k * 40
+    small = (n_words * dim + n_words * n_words) * 40 if n_words <= SMALL_MODEL_WORDS else 0
+    return ranking + rows + small
+
+
+def check_memory(n_words: int, dim: int, top_k: int, other_bytes: int = 0, what: str = "the analysis") -> None:
+    """Refuse in one line, before allocating, sizes this machine cannot hold (``other_bytes``: what
+    the caller needs besides the analysis, e.g. training)."""
+    needed = other_bytes + analysis_bytes(n_words, dim, top_k)
+    if needed > machine_memory():
+        raise PolyuniError(f"{dim:,} dimensions x {n_words:,} words need {needed / 2**30:.1f} GiB for {what}, "
+                           f"more than this machine's {machine_memory() / 2**30:.1f} GiB: use fewer --dims")
 
 
 @dataclass(frozen=True)
@@ -165,6 +195,7 @@ def analyse(embedding: Embedding, settings: AnalysisSettings) -> Findings:
                 f"top-k {settings.top_k} is larger than the model's {n_rankable} rankable words"
             )
         settings = replace(settings, top_k=n_rankable)
+    check_memory(len(words), vectors.shape[1], settings.top_k)
     index = {word: i for i, word in enumerate(embedding.words)}
     pairs, neighbours = _difference_rows(words, index, vectors, norms, settings)
     tables = {

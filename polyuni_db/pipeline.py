@@ -6,15 +6,21 @@ Sweeps (``polyuni_db.sweep``) compute bundles on Dask workers and commit them he
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 
-from polyuni_db.bundle import compute_run, process_record, read_bundle
+from polyuni_db.bundle import (
+    compute_run,
+    fingerprint,
+    process_record,
+    read_bundle,
+    remove_stale_work_folders,
+    work_folder,
+)
+from polyuni_db.errors import PolyuniError
 from polyuni_db.findings import AnalysisSettings
+from polyuni_db.labels import label_problem, shown
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.store.bundles import import_bundle
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, database_file
@@ -35,15 +41,13 @@ class IngestResult:
     notes: tuple[str, ...] = ()  # the pairs that could not be computed, and why
 
 
-def fingerprint(parameters: dict) -> str:
-    """SHA-256 of the canonical JSON of everything that determines a run's rows."""
-    return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode("utf-8")).hexdigest()
-
-
 def run_identity(source: Source, label: str | None, settings: AnalysisSettings) -> tuple[str, dict, str]:
     """(label, parameters, fingerprint) of a run, cheaply, before any loading or training."""
     parameters = {"vectors": source.spec(), "analysis": settings.spec()}
-    return label or source.default_label(), parameters, fingerprint(parameters)
+    label = label or source.default_label()
+    if problem := label_problem(label):  # also a label made from a corpus' file name
+        raise PolyuniError(f"{shown(label)!r} is not a label: {problem}")
+    return label, parameters, fingerprint(parameters)
 
 
 def ingest(
@@ -62,17 +66,21 @@ def ingest(
     db_path = database_file(db_path, for_writing=True)  # before any work: the folder must take it
     if stored := stored_run(db_path, label, run_fingerprint, lock_timeout, force):
         return IngestResult(stored.label, stored.run_id, "skipped")
+    remove_stale_work_folders(db_path)
     # beside the database, so that the committer links the vectors into place instead of copying
-    with tempfile.TemporaryDirectory(prefix=".polyuni-bundle-", dir=db_path.resolve().parent) as folder:
-        bundle = compute_run(source, label, parameters, run_fingerprint, settings, Path(folder), progress)
-        return commit_bundle(db_path, bundle, track=track, force=force, progress=progress, lock_timeout=lock_timeout)
+    with work_folder(db_path, "bundle") as folder:
+        folder, vectors_source = compute_run(source, label, parameters, run_fingerprint, settings, folder, progress)
+        return commit_bundle(db_path, folder, track=track, force=force, progress=progress, lock_timeout=lock_timeout,
+                             vectors_source=vectors_source)
 
 
 def commit_bundle(db_path: Path, path: Path, track: bool = True, force: bool = False,
-                  progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> IngestResult:
-    """Import a published bundle into the database, then log the run to MLflow."""
+                  progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                  vectors_source: Path | None = None) -> IngestResult:
+    """Check a published bundle, import it into the database, then log the run to MLflow.
+    ``vectors_source``: the .npy this process memory-mapped the vectors from (see ``read_bundle``)."""
     started = perf_counter()
-    bundle = read_bundle(path)
+    bundle = read_bundle(path, vectors_source)
     label = bundle.run["label"]
     progress(0, 1, f"writing {label}")
     outcome = import_bundle(db_path, bundle, track=track, force=force, lock_timeout=lock_timeout)

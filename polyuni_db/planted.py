@@ -49,10 +49,19 @@ def reference_source(source):
     return dataclasses.replace(source, corpus=source.corpus.base)
 
 
-def _stored_dim(db_path: Path, label: str, lock_timeout: float) -> int:
+def _check_reference(db_path: Path, label: str, source, lock_timeout: float) -> None:
+    """Before any training: a stored --reference must be a run trained on the corpus the pseudowords
+    were planted in, with as many dimensions (else the planted run would be stored, unmeasured)."""
     if not db_path.exists():
         raise PolyuniError(f"no run labelled {label!r} to use as --reference: {db_path} does not exist")
-    return load_run(db_path, label, lock_timeout).vectors.shape[1]
+    run = load_run(db_path, label, lock_timeout)
+    base = source.corpus.base.name
+    if run.counts is None or run.corpus != base:
+        raise PolyuniError(f"--reference {label!r} is {'a run on ' + repr(run.corpus) if run.corpus else 'not trained'}"
+                           f": the reference must be trained on {base!r}, the corpus the pseudowords were planted in")
+    if run.vectors.shape[1] != source.dim:
+        raise PolyuniError(f"--reference {label!r} has {run.vectors.shape[1]} dimensions, this run {source.dim}: "
+                           "the reference must have the same")
 
 
 def ingest_planted(source, db_path: Path, label: str | None = None, reference: str | None = None,
@@ -63,9 +72,8 @@ def ingest_planted(source, db_path: Path, label: str | None = None, reference: s
     recovery. ``source`` trains on a corpus made by ``sources.pseudowords``."""
     if source.corpus.base is None:
         raise PolyuniError("this corpus has no pseudowords: give --pseudowords N or --merge A:B")
-    if reference is not None and (dim := _stored_dim(db_path, reference, lock_timeout)) != source.dim:
-        raise PolyuniError(f"--reference {reference!r} has {dim} dimensions, this run {source.dim}: "
-                           "the reference must have the same")
+    if reference is not None:
+        _check_reference(db_path, reference, source, lock_timeout)
     reference_result = None
     if reference is None:
         reference_result = ingest(reference_source(source), db_path, label=reference_label, lock_timeout=lock_timeout,

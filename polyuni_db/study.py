@@ -59,10 +59,11 @@ def run_study(
     executor: str = DEFAULT_EXECUTOR,
     bundles: Path | None = None,
     on_status: Callable[[SweepStatus], None] = lambda status: None,
+    yes: bool = False,
     phase: Phase = no_phase,
 ) -> list[RunOutcome]:
     """The sweep of the preset (``rotations``: rotation nulls instead of the preset's count)."""
     outcomes, _ = run_sweep(db_path, preset_path(preset), executor, bundles, track=track, progress=progress,
                             lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status,
-                            with_on_request=with_google_news, rotations=rotations, phase=phase)
+                            with_on_request=with_google_news, rotations=rotations, yes=yes, phase=phase)
     return outcomes

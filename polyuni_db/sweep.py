@@ -59,16 +59,17 @@ from typing import Annotated, Callable, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, run_all
+from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus, check_scale, run_all
 from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
 from polyuni_db.sources.base import Phase, Progress, Source, no_phase, no_progress
-from polyuni_db.sources.training import ALGORITHMS, DEFAULT_ALGORITHM, MAX_SEED
+from polyuni_db.sources.training import ALGORITHMS, DEFAULT_ALGORITHM, MAX_DIM, MAX_SEED
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 
 PositiveInt = Annotated[int, Field(ge=1)]
 # int or float as written: pydantic would make 0 into 0.0, and 0 is what fingerprints of stored runs hold
 Number = int | float
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+Dim = Annotated[int, Field(ge=1, le=MAX_DIM)]
 Labels = Annotated[list[str], Field(min_length=1)]
 
 
@@ -84,7 +85,7 @@ class AnalysisSection(_Section):
 class TrainGroup(_Section):
     corpora: Labels
     algorithms: list[Literal[ALGORITHMS]] = Field([DEFAULT_ALGORITHM], min_length=1)
-    dims: Annotated[list[PositiveInt], Field(min_length=1)]
+    dims: Annotated[list[Dim], Field(min_length=1)]
     seeds: Annotated[list[Seed], Field(min_length=1)] = [1]
     suffix: str = ""  # names a variant in the label: corpus_bark_3_trained
     pairs: list[str] | None = None  # instead of [analysis] pairs
@@ -127,7 +128,7 @@ class PseudowordGroup(_Section):
     corpus: str
     count: PositiveInt
     seed: Seed = 1
-    dims: Annotated[list[PositiveInt], Field(min_length=1)]
+    dims: Annotated[list[Dim], Field(min_length=1)]
     seeds: Annotated[list[Seed], Field(min_length=1)] = [1]  # of the trained runs planted beside
 
 
@@ -337,13 +338,24 @@ def _planted_runs(path: Path, group: PseudowordGroup, trained: list[tuple[_Train
     return runs
 
 
-def load_sweep(path: Path, with_on_request: bool = False, progress: Progress = no_progress) -> Sweep:
-    """The sweep's runs from its TOML file; a one-line error for anything wrong in it."""
+def _size(content: SweepFile, with_on_request: bool) -> int:
+    """How many runs the file names (not counting planted ones), before any is built."""
+    trained = sum(len(group.corpora) * len(group.algorithms) * len(group.dims) * len(group.seeds)
+                  for group in content.train)
+    pretrained = len(content.pretrained.names) + (len(content.pretrained.on_request) if with_on_request else 0)
+    return trained + pretrained + sum(len(group.seeds) for group in content.rotations)
+
+
+def load_sweep(path: Path, with_on_request: bool = False, progress: Progress = no_progress,
+               executor: str = DEFAULT_EXECUTOR, yes: bool = False) -> Sweep:
+    """The sweep's runs from its TOML file; a one-line error for anything wrong in it, or for a grid
+    or ``executor`` too large without ``yes`` (``executor.check_scale``, before any run is built)."""
     from polyuni_db.sources.control import RotationSource
     from polyuni_db.sources.corpora import load_corpus
     from polyuni_db.sources.pretrained import PretrainedSource
 
     content = read_sweep_file(path)
+    check_scale(_size(content, with_on_request), executor, yes)
     # each corpus is read once per sweep, when the first run on it is built
     read = cache(lambda name, lowercase: load_corpus(name, lowercase=lowercase, progress=progress))
     analysis = content.analysis
@@ -387,6 +399,7 @@ def run_sweep(
     on_status: Callable[[SweepStatus], None] = lambda status: None,
     with_on_request: bool = False,
     rotations: int | None = None,
+    yes: bool = False,
     phase: Phase = no_phase,
 ) -> tuple[list[RunOutcome], int | None]:
     """Every run of the sweep (stored or bundled ones skipped; one that fails is recorded and the
@@ -396,10 +409,10 @@ def run_sweep(
     similarity rows stored by [compare] or None without it)."""
     from polyuni_db.instruments import run_instruments
 
-    sweep = load_sweep(path, with_on_request, progress)
+    sweep = load_sweep(path, with_on_request, progress, executor, yes)
     with phase("runs"):
         outcomes = run_all(db_path, sweep.runs, executor, bundles, track=track, progress=progress,
-                           lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status)
+                           lock_timeout=lock_timeout, on_outcome=on_outcome, on_status=on_status, yes=yes)
     similarity = run_instruments(db_path, sweep, outcomes, executor=executor, rotations=rotations, progress=progress,
                                  lock_timeout=lock_timeout, phase=phase)
     return outcomes, similarity

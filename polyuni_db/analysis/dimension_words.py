@@ -37,9 +37,11 @@ def dimension_words(
 
     def part(start: int, stop: int) -> dict[str, ColumnTopK]:
         best = {pole: ColumnTopK(n_dims, top_k) for pole in POLES}
-        # one buffer of each kind per thread, reused by every block: no allocation, no page faults, in the loop
-        cosine_buffer = np.empty((chunk_rows, n_dims), dtype=np.float32)
-        mask_buffer = np.empty((chunk_rows, n_dims), dtype=bool)
+        # one buffer of each kind per thread, reused by every block: no allocation, no page faults, in the
+        # loop; no larger than the thread's rows (a 9-word model needs 9 rows, not a block's 2,048)
+        buffer_rows = min(chunk_rows, stop - start)
+        cosine_buffer = np.empty((buffer_rows, n_dims), dtype=np.float32)
+        mask_buffer = np.empty((buffer_rows, n_dims), dtype=bool)
         for rows, block in rankable_blocks(vectors, valid, chunk_rows, start, stop):
             cosines = np.divide(block, norms[rows, None], out=cosine_buffer[: rows.size])
             mask = mask_buffer[: rows.size]

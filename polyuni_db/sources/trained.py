@@ -9,6 +9,7 @@ import numpy as np
 
 from polyuni_db.analysis.word_stats import relative_movement
 from polyuni_db.errors import PolyuniError
+from polyuni_db.findings import AnalysisSettings, check_memory
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 from polyuni_db.sources.corpora import Corpus
 from polyuni_db.sources.training import check_dim, check_seed, default_train_label, run_columns
@@ -72,16 +73,11 @@ class TrainedSource:
         check_seed(self.seed)
 
     def _check_memory(self) -> None:
-        """Word2Vec allocates two vocabulary x dimensions float32 matrices before it can fail: refuse
-        sizes this machine cannot hold, in one line, instead."""
+        """Word2Vec allocates two vocabulary x dimensions float32 matrices before it can fail, and the
+        analysis its ranking buffers after: refuse sizes this machine cannot hold, in one line, instead."""
         n_words = len(self.corpus.vocabulary(self.params.min_count)[0])
-        needed = 2 * 4 * n_words * self.dim
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        if needed > memory:
-            raise PolyuniError(
-                f"{self.dim} dimensions x {n_words} words need {needed / 2**30:.1f} GiB for training, "
-                f"more than this machine's {memory / 2**30:.1f} GiB: use fewer --dims"
-            )
+        check_memory(n_words, self.dim, AnalysisSettings().top_k, other_bytes=2 * 4 * n_words * self.dim,
+                     what="training and analysis")
 
     def spec(self) -> dict:
         import gensim

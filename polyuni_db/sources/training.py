@@ -10,11 +10,14 @@ from polyuni_db.sources.corpora import Corpus
 ALGORITHMS = ("word2vec-sg", "word2vec-cbow", "fasttext", "ppmi-svd")
 DEFAULT_ALGORITHM = "word2vec-sg"  # the original study's
 MAX_SEED = 2**31 - 1  # gensim seeds numpy with the seed, which must fit its 32-bit range
+# Far above any embedding studied (300 for Google News); 100,000,000 would exhaust memory in the
+# analysis whatever the vocabulary.
+MAX_DIM = 100_000
 
 
 def check_dim(dim: int) -> None:
-    if dim < 1:
-        raise PolyuniError(f"dimensions must be at least 1, not {dim}")
+    if not 1 <= dim <= MAX_DIM:
+        raise PolyuniError(f"dimensions must be from 1 to {MAX_DIM:,}, not {dim:,}: use fewer --dims")
 
 
 def check_seed(seed: int) -> None:

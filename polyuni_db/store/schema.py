@@ -388,3 +388,17 @@ class FeatureMatchScore(Base):
 FEATURE_SET_TABLES = tuple(
     model.__tablename__ for model in (Feature, WordFeature, AtomLoading, AtomScore, FeatureSetScore)
 )
+
+
+# Arrow types of the column types above: what rows handed to the database (and bundles' Parquet
+# files) hold, so that a table is checked against its declaration before it is inserted.
+ARROW_TYPES = {Integer: "int32", Float: "float32", Double: "float64", String: "string", Boolean: "bool"}
+
+
+def arrow_schema(table: str, without: tuple[str, ...] = ("run_id",)):
+    """The Arrow schema of ``table``'s rows as handed to ``insert_rows`` (names, types, nullability,
+    in the table's column order), without the key columns the writer adds."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(column.name, ARROW_TYPES[type(column.type)], nullable=bool(column.nullable))
+                      for column in Base.metadata.tables[table].columns if column.name not in without])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -33,16 +34,23 @@ def memory_mapped_file(vectors: np.ndarray) -> Path | None:
 
 
 def _place(db_path: Path, fingerprint: str, write: Callable[[Path], None]) -> tuple[str, bool]:
-    """``write(partial)`` then a rename to the kept name: a kill leaves no half file under it.
-    Returns the path relative to the database's folder (the two move together) and whether it is new."""
+    """``write(partial)`` then a rename to the kept name, the whole fingerprint (two runs never share
+    a file unless they are the same run): a kill leaves no half file under it. The partial's name is
+    this call's own, so that concurrent ingests never remove or rename each other's. Returns the path
+    relative to the database's folder (the two move together) and whether it is new.
+
+    Databases from before kept vectors under the fingerprint's first 24 characters; those names stay
+    readable through ``runs.vectors_path``, and a forced re-ingest moves a run to its whole name."""
     folder = vectors_folder(db_path)
     folder.mkdir(exist_ok=True)
-    path = folder / f"{fingerprint[:24]}.npy"
+    path = folder / f"{fingerprint}.npy"
     created = not path.exists()
-    partial = folder / f"{fingerprint[:24]}.partial.npy"
-    partial.unlink(missing_ok=True)
-    write(partial)
-    os.replace(partial, path)
+    partial = folder / f"{fingerprint}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial.npy"
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return str(path.relative_to(db_path.resolve().parent)), created
 
 
@@ -54,18 +62,19 @@ def keep_vectors(db_path: Path, fingerprint: str, vectors: np.ndarray) -> tuple[
     return _place(db_path, fingerprint, lambda partial: np.save(partial, np.asarray(vectors, dtype=np.float32)))
 
 
-def keep_vectors_file(db_path: Path, fingerprint: str, npy: Path, inside: Path) -> tuple[str, bool]:
-    """Where a bundle's vectors are kept. A file outside the bundle folder ``inside`` is the one they
-    were memory-mapped from and is kept by reference; the bundle's own file is linked (copied across
-    file systems) into the vectors folder, so that the bundle may go. Also: whether the file is new."""
-    if not npy.resolve().is_relative_to(inside.resolve()):
+def keep_bundle_vectors(db_path: Path, fingerprint: str, npy: Path, by_reference: bool) -> tuple[str, bool]:
+    """Where a bundle's vectors are kept. ``by_reference``: ``npy`` is the file this process memory-mapped
+    them from (never a path read from a bundle), kept where it is. Else ``npy`` is the bundle's own
+    vectors.npy, linked (copied across file systems) into the vectors folder, so that the bundle may go.
+    Also: whether the file is new."""
+    if by_reference:
         return str(npy), False
 
     def link(partial: Path) -> None:
         try:
-            os.link(npy, partial)  # same file system: no copy
+            os.link(npy, partial, follow_symlinks=False)  # same file system: no copy
         except OSError:
-            shutil.copyfile(npy, partial)
+            shutil.copyfile(npy, partial, follow_symlinks=False)
 
     return _place(db_path, fingerprint, link)
 

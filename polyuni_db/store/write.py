@@ -15,6 +15,7 @@ from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
 from polyuni_db.store.schema import (
     FINDINGS_TABLES,
+    Base,
     PSEUDOWORD_MEASURES,
     FeatureSet,
     PseudowordAlignment,
@@ -104,12 +105,17 @@ def _delete_run(connection: sa.Connection, run_id: int) -> None:
 
 def insert_rows(connection: sa.Connection, table: str, run_id: int, rows: pa.Table, key: str = "run_id") -> None:
     """Bulk rows of one run (or other ``key``, e.g. a feature set) go through DuckDB's Arrow scan,
-    not row-by-row ORM inserts."""
+    not row-by-row ORM inserts. The columns named in the SQL are the table's declared ones, quoted,
+    never names read from ``rows`` (which may come from a bundle); a column not declared is refused."""
+    declared = [column.name for column in Base.metadata.tables[table].columns if column.name != key]
+    if unknown := set(rows.column_names) - set(declared):
+        raise ValueError(f"{table} has no column {sorted(unknown)[0]!r}")
+    columns = [column for column in declared if column in rows.column_names]
     duck = connection.connection.driver_connection
-    columns = ", ".join(rows.column_names)
+    quoted = ", ".join(f'"{column}"' for column in columns)
     duck.register("incoming_rows", rows)
     try:
-        duck.execute(f"INSERT INTO {table} ({key}, {columns}) SELECT ?, {columns} FROM incoming_rows", [run_id])
+        duck.execute(f'INSERT INTO "{table}" ("{key}", {quoted}) SELECT ?, {quoted} FROM incoming_rows', [run_id])
     finally:
         duck.unregister("incoming_rows")
 
