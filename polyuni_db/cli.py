@@ -494,42 +494,44 @@ EXAMPLES = {
 }
 # What `polyuni sweep --help` shows: a sweep file with every section, small enough to try (a test loads it).
 SWEEP_FILE = """\
-# my_study.toml: every section of a sweep file (the presets are such files: `polyuni study --list`)
-[analysis]                  # what is computed from every run (part of each fingerprint)
-top_k = 5                   # default 10
-pairs = ["man:woman", "war:peace"]   # difference vectors; default: the study's three pairs
+# my_study.toml: every section of a sweep file (presets are such files:
+# `polyuni study --list`). Keys left out take the defaults of the commands.
+[analysis]                 # computed from every run (part of its fingerprint)
+top_k = 5                  # default 10
+pairs = ["man:woman"]      # difference vectors; default: the study's three
 
-[[train]]                   # a group of trained runs: every corpus x algorithm x dimension x seed
+[[train]]                  # every corpus x algorithm x dimension x seed
 corpora = ["lee_background", "inaugural"]
 algorithms = ["word2vec-sg", "ppmi-svd"]  # also word2vec-cbow, fasttext
 dims = [8, 16]
-seeds = [1, 2]              # default [1]; ppmi-svd has none
-epochs = 2                  # every setting of `polyuni ingest train`, with its defaults
+seeds = [1, 2]             # default [1]; ppmi-svd has none
+epochs = 2                 # any setting of `polyuni ingest train`
 
-[pretrained]                # gensim-data names, as `polyuni ingest pretrained`
+[pretrained]               # as `polyuni ingest pretrained`
 names = ["glove-wiki-gigaword-50"]
 
-[[rotations]]               # controls: a run of the sweep times a random orthogonal matrix
+[[rotations]]              # controls: a run times a random rotation
 of = "glove"
 seeds = [1]
 
-[pseudowords]               # planted polysemy, beside the trained runs on the corpus at these dims and seeds
-corpus = "lee_background"
+[pseudowords]              # planted polysemy, beside the trained runs on
+corpus = "lee_background"  # the corpus at these dims and seeds
 count = 6
 dims = [8]
 seeds = [1, 2]
 
-[filtered]                  # dimension words among trained words counted at least min_count times
+[filtered]                 # dimension words among words seen min_count times
 min_count = 5
 
-[compare]                   # every pair of the sweep's runs (runs, exclude: label patterns), as `polyuni compare`
-words = 500
+[compare]                  # every pair, as `polyuni compare`; also runs and
+words = 500                # exclude (label patterns)
 permutations = 10
 
-[rotation_nulls]            # the headline table's baseline, for every run over 1,000 words
+[rotation_nulls]           # the headline table's baseline
 rotations = 10
 
-[features]                  # two feature sets a run, seeds of its own (runs, exclude: label patterns), pairs matched
+[features]                 # two feature sets a run, seeds of its own;
+                           # also runs, exclude (label patterns)
 nonzero = 2
 words = 300
 runs = ["lee_background_8*"]
@@ -574,7 +576,7 @@ def every_command(parser: argparse.ArgumentParser | None = None):
                 yield from every_command(sub)
 
 
-def help_texts(width: int = 100):
+def help_texts(width: int = 82):
     """(command, its description, its ``--help`` at ``width`` columns) for every command."""
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = str(width)  # argparse wraps at the terminal's width, read from here
