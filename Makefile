@@ -27,7 +27,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 study: setup
-	$(BIN)/polyuni --db $(DB) study --preset blog --out reports/out
+	$(BIN)/polyuni --db $(DB) study --out reports/out
 
 # The documentation site, into site/ (open site/index.html); any warning fails the build.
 docs: setup

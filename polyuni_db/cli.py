@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ EPILOG = """examples:
   polyuni ingest control rotate --of glove --seed 1
   polyuni compare glove glove_rot1 brown_50
   polyuni features glove --seeds 1 2
-  polyuni match-features glove glove_rot1
+  polyuni match-features glove@1 glove_rot1@3
   polyuni runs
   polyuni mlflow-sync
   polyuni study --list
@@ -132,6 +133,17 @@ def _seed(text: str) -> int:
     return value
 
 
+def _feature_set_name(text: str) -> tuple[str, int]:
+    """LABEL@SEED: the feature set of that dictionary seed; a bare LABEL is seed 1."""
+    label, at, seed = text.rpartition("@")
+    if not at:
+        return _label(text), 1
+    try:
+        return _label(label), _seed(seed)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL@SEED: {error}") from None
+
+
 def _label(text: str) -> str:
     from polyuni_db.labels import label_problem
 
@@ -165,8 +177,15 @@ def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
                         help="also store word_superposition for a model of more than 1,000 words, over its N "
                         "most frequent words (default: only models of at most 1,000 words, over all of them)")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
+    _add_experiment_option(parser)
     parser.add_argument("--force", action="store_true",
                         help="recompute and replace a run that is already stored")
+
+
+def _add_experiment_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--experiment", metavar="NAME", type=_label,
+                        help="MLflow experiment to log to, unless MLFLOW_EXPERIMENT_NAME says (default: the one "
+                        "the database logged to last, else one named after the database file)")
 
 
 def _fraction(text: str) -> float:
@@ -343,16 +362,20 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--axes-only", action="store_true",
                          help="only the axis-aligned overlap against R random rotations: the baseline of the "
                          "report's headline table, which `study` computes for every pair of runs over 1,000 words")
-    commands.add_parser("mlflow-sync", help="log to MLflow the runs whose logging failed")
+    sync = commands.add_parser("mlflow-sync", help="log to MLflow the runs and studies whose logging failed")
+    _add_experiment_option(sync)
 
     report = commands.add_parser("report", help="write the HTML study report from the database")
     report.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
                         help=f"folder for index.html (default: {DEFAULT_REPORT_DIR})")
+    report.add_argument("--mlflow", action="store_true",
+                        help="also log the page to the MLflow run of the database's latest study")
+    _add_experiment_option(report)
 
     study = commands.add_parser("study", help="the sweep of a preset (runs, comparisons, feature sets; stored "
                                 "ones skipped), then the report")
     study.add_argument("--preset", type=_preset, default=None, metavar="NAME|FILE.toml",
-                       help="a shipped preset (`--list` names them; default: blog) or a sweep file of your own, "
+                       help="a shipped preset (`--list` names them; default: default, every section of the report) or a sweep file of your own, "
                        "such as a copy of one (see `polyuni sweep`)")
     study.add_argument("--list", action="store_true", help="name the shipped presets and what each holds, then stop")
     study.add_argument("--with-google-news", action="store_true",
@@ -360,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, metavar="DIR",
                        help=f"folder for the report's index.html (default: {DEFAULT_REPORT_DIR})")
     study.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
+    _add_experiment_option(study)
     _add_executor_options(study)
 
     sweep = commands.add_parser("sweep", help="compute a grid of runs from a TOML file on an executor, then "
@@ -369,12 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
                        "[filtered], [compare], [rotation_nulls], [features] (a complete file below; `polyuni study "
                        "--list` names the presets, all sweep files)")
     sweep.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
+    _add_experiment_option(sweep)
     _add_executor_options(sweep)
 
     import_ = commands.add_parser("import", help="store run bundles (from `--bundles DIR` here or elsewhere)")
     import_.add_argument("paths", nargs="+", type=Path, metavar="BUNDLE_DIR",
                          help="a bundle folder (fingerprint=...) or a folder of them")
     import_.add_argument("--no-mlflow", action="store_true", help="do not log the runs to MLflow")
+    _add_experiment_option(import_)
     import_.add_argument("--force", action="store_true", help="replace runs that are already stored")
 
     bench = commands.add_parser("bench", help="time our kernels against the original gensim loop")
@@ -387,8 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--gensim-dims", type=_positive, metavar="N",
                        help="time the gensim loop on the first N dimensions only, scaled to all (default: all)")
     bench.add_argument("--features", action="store_true",
-                       help="time the features part instead: GloVe with the feature defaults (1,000 atoms fitted "
-                       "on 50,000 words, all 400,000 encoded, two dictionaries matched), against scikit-learn's OMP")
+                       help="measure the features instead: on GloVe, the overcomplete dictionary (omp) beside the "
+                       "reproducible method (ica), two seeds each: seed ceiling (matched |r|), top-word Jaccard, "
+                       "R² and seconds per feature set, side by side")
 
     sql = commands.add_parser("sql", help="run one read-only SQL query",
                               description="Run one query on a read-only connection that can reach nothing "
@@ -407,22 +434,27 @@ def build_parser() -> argparse.ArgumentParser:
                                    "encode every word, score the atoms")
     features.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs")
     _add_feature_settings(features)
-    features.add_argument("--seeds", type=int, nargs="+", default=[1], metavar="S",
-                          help="dictionary seeds; two or more are also matched with each other (default: 1)")
+    features.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="S",
+                          help="dictionary seeds, 0 to 2147483647; two or more are also matched with each other: "
+                          "the run's seed ceiling (default: 1)")
     features.add_argument("--jobs", type=_positive, default=2, metavar="J", help="cores for encoding (default: 2)")
-    features.add_argument("--force", action="store_true", help="recompute and replace feature sets already stored")
+    features.add_argument("--force", action="store_true",
+                          help="recompute and replace feature sets already stored, and the matches they took part in")
 
     match = commands.add_parser("match-features", help="match the features of every pair of the given runs "
                                 "by activation correlation, against shuffled word correspondences")
-    match.add_argument("labels", nargs="+", metavar="LABEL", help="stored runs with feature sets")
+    match.add_argument("sets", nargs="+", type=_feature_set_name, metavar="LABEL[@SEED]",
+                       help="feature sets: a stored run and its dictionary seed (bare LABEL: seed 1), "
+                       "e.g. glove@1 glove_rot1@3; sets fitted from the same seed on the same words are flagged "
+                       "shared_initialization and are no evidence")
     _add_feature_settings(match)
-    match.add_argument("--seed", type=int, default=1, help="the dictionary seed of the feature sets (default: 1)")
     match.add_argument("--shared-words", type=_positive, default=50_000, metavar="N",
                        help="match over the N most frequent words both runs share (default: 50000)")
     match.add_argument("--permutations", type=_positive, default=20, metavar="R",
                        help="shuffled word correspondences for the null (default: 20)")
     match.add_argument("--threshold", type=float, default=0.5, metavar="T",
                        help="count atoms matched with |correlation| above T (default: 0.5)")
+    match.add_argument("--force", action="store_true", help="recompute pairs matched before with these settings")
     _describe(parser)
     for _, command in list(every_command(parser))[1:]:  # the global options after the command too
         _add_global_options(command.add_argument_group("global options (also before the command)"),
@@ -457,48 +489,49 @@ EXAMPLES = {
     "bench": ["polyuni bench --vocab 100000 --dim 50 --pairs 0", "polyuni bench --features"],
     "sql": ["polyuni sql \"SELECT label, dim, vocab_size FROM runs\" --format csv",
             "polyuni sql \"SELECT * FROM read_csv('data/x.csv')\" --read-files data"],
-    "features": ["polyuni features glove --seeds 1 2", "polyuni features brown_50 --atoms 300 --words 20000"],
-    "match-features": ["polyuni match-features glove glove_rot1"],
+    "features": ["polyuni features glove --seeds 1 2", "polyuni features brown_50 --method omp --atoms 300"],
+    "match-features": ["polyuni match-features glove@1 glove_rot1@3", "polyuni match-features glove@1 glove@2 --force"],
 }
 # What `polyuni sweep --help` shows: a sweep file with every section, small enough to try (a test loads it).
 SWEEP_FILE = """\
-# my_study.toml: every section of a sweep file (the presets are such files: `polyuni study --list`)
-[analysis]                  # what is computed from every run (part of each fingerprint)
-top_k = 5                   # default 10
-pairs = ["man:woman", "war:peace"]   # difference vectors; default: the study's three pairs
+# my_study.toml: every section of a sweep file (presets are such files:
+# `polyuni study --list`). Keys left out take the defaults of the commands.
+[analysis]                 # computed from every run (part of its fingerprint)
+top_k = 5                  # default 10
+pairs = ["man:woman"]      # difference vectors; default: the study's three
 
-[[train]]                   # a group of trained runs: every corpus x algorithm x dimension x seed
+[[train]]                  # every corpus x algorithm x dimension x seed
 corpora = ["lee_background", "inaugural"]
 algorithms = ["word2vec-sg", "ppmi-svd"]  # also word2vec-cbow, fasttext
 dims = [8, 16]
-seeds = [1, 2]              # default [1]; ppmi-svd has none
-epochs = 2                  # every setting of `polyuni ingest train`, with its defaults
+seeds = [1, 2]             # default [1]; ppmi-svd has none
+epochs = 2                 # any setting of `polyuni ingest train`
 
-[pretrained]                # gensim-data names, as `polyuni ingest pretrained`
+[pretrained]               # as `polyuni ingest pretrained`
 names = ["glove-wiki-gigaword-50"]
 
-[[rotations]]               # controls: a run of the sweep times a random orthogonal matrix
+[[rotations]]              # controls: a run times a random rotation
 of = "glove"
 seeds = [1]
 
-[pseudowords]               # planted polysemy, beside the trained runs on the corpus at these dims and seeds
-corpus = "lee_background"
+[pseudowords]              # planted polysemy, beside the trained runs on
+corpus = "lee_background"  # the corpus at these dims and seeds
 count = 6
 dims = [8]
 seeds = [1, 2]
 
-[filtered]                  # dimension words among trained words counted at least min_count times
+[filtered]                 # dimension words among words seen min_count times
 min_count = 5
 
-[compare]                   # every pair of the sweep's runs (runs, exclude: label patterns), as `polyuni compare`
-words = 500
+[compare]                  # every pair, as `polyuni compare`; also runs and
+words = 500                # exclude (label patterns)
 permutations = 10
 
-[rotation_nulls]            # the headline table's baseline, for every run over 1,000 words
+[rotation_nulls]           # the headline table's baseline
 rotations = 10
 
-[features]                  # feature sets (runs, exclude, ceiling: label patterns), every pair matched
-atoms = 12
+[features]                 # two feature sets a run, seeds of its own;
+                           # also runs, exclude (label patterns)
 nonzero = 2
 words = 300
 runs = ["lee_background_8*"]
@@ -543,7 +576,7 @@ def every_command(parser: argparse.ArgumentParser | None = None):
                 yield from every_command(sub)
 
 
-def help_texts(width: int = 100):
+def help_texts(width: int = 82):
     """(command, its description, its ``--help`` at ``width`` columns) for every command."""
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = str(width)  # argparse wraps at the terminal's width, read from here
@@ -557,10 +590,16 @@ def help_texts(width: int = 100):
 
 
 def _add_feature_settings(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--atoms", type=int, default=1_000, metavar="M", help="atoms per dictionary (default: 1000)")
-    parser.add_argument("--nonzero", type=int, default=5, metavar="K", help="atoms per word (default: 5)")
-    parser.add_argument("--words", type=int, default=50_000, metavar="N",
-                        help="fit on the N most frequent trained words; every word is encoded (default: 50000)")
+    parser.add_argument("--method", choices=("ica", "omp"), default="ica",
+                        help="ica: independent components fitted 6 times from independent starts, each atom scored "
+                        "by how often it reappears (reproducible); omp: an overcomplete dictionary fitted once, "
+                        "for comparison (default: ica)")
+    parser.add_argument("--atoms", type=int, default=None, metavar="M",
+                        help="atoms per dictionary (default: ica, the run's dimensions; omp, 1000)")
+    parser.add_argument("--nonzero", type=int, default=None, metavar="K",
+                        help="atoms per word (default: ica, three tenths of the atoms, 15 for 50; omp, 5)")
+    parser.add_argument("--words", type=int, default=20_000, metavar="N",
+                        help="fit on the N most frequent trained words; every word is encoded (default: 20000)")
 
 
 def _print_result(result, notes: bool = True) -> None:
@@ -743,11 +782,15 @@ def _training_grid(args):
 def _runs(args, db: Path) -> None:
     from polyuni_db.store.read import list_runs
 
+    from polyuni_db.tracking import describe_experiment
+
     columns, rows = list_runs(db, args.lock_timeout, like=args.like, source=args.source, corpus=args.corpus)
     if not rows and args.format == "table":
         print(f"no runs in {db}" + (" match" if args.like or args.source or args.corpus else ""))
         return
     _write_rows(columns, [rows], args.format)
+    # on stderr: what stdout prints stays rows, in every format
+    print(f"polyuni: runs are logged to {describe_experiment(db, args.lock_timeout)}", file=sys.stderr)
 
 
 def _print_table(columns: list[str], rows: list[list]) -> None:
@@ -837,7 +880,18 @@ def _sql(args, db: Path) -> None:
 
 def run(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["polyuni", *(sys.argv[1:] if argv is None else argv)])
     db = args.db or default_db_path()
+    if getattr(args, "experiment", None):
+        from polyuni_db.tracking import experiment_chosen
+
+        with experiment_chosen(args.experiment):
+            _dispatch(args, db)
+    else:
+        _dispatch(args, db)
+
+
+def _dispatch(args, db: Path) -> None:
     if args.command == "init":
         from polyuni_db.store.read import init
 
@@ -850,25 +904,21 @@ def run(argv: list[str] | None = None) -> None:
         _sql(args, db)
     elif args.command == "compare":
         from polyuni_db.compare import compare, rotation_nulls
+        from polyuni_db.verdict import record_verdict
 
         if args.axes_only:
             stored = rotation_nulls(db, args.labels, args.permutations, args.seed, Bars(), args.lock_timeout)
         else:
             stored = compare(db, args.labels, args.words, args.k, args.permutations, args.seed, Bars(), args.lock_timeout)
+        record_verdict(db, args.lock_timeout)
         print(f"{stored} similarity scores stored (pairs compared before with these settings are kept); "
-              "see the view similarity_scores")
+              "see the views similarity_scores and verdict")
     elif args.command == "bench":
         _bench(args)
     elif args.command == "mlflow-sync":
-        from polyuni_db.pipeline import sync_mlflow
-
-        results = sync_mlflow(db, args.lock_timeout)
-        for result in results:
-            _print_result(result)
-        if not results:
-            print("every run is logged in MLflow (or was ingested with --no-mlflow)")
+        _mlflow_sync(db, args.lock_timeout)
     elif args.command == "report":
-        _report_page(db, args.out, args.lock_timeout)
+        _report(args, db)
     elif args.command == "study":
         _study(args, db)
     elif args.command == "sweep":
@@ -881,13 +931,49 @@ def run(argv: list[str] | None = None) -> None:
         _match_features(args, db)
 
 
+def _mlflow_sync(db: Path, lock_timeout: float) -> None:
+    from polyuni_db.pipeline import sync_mlflow
+    from polyuni_db.tracking import sync_studies
+
+    results = sync_mlflow(db, lock_timeout)  # runs first: a study's children before the study
+    for result in results:
+        _print_result(result)
+    studies = sync_studies(db, lock_timeout)
+    for study, mlflow_run_id, error in studies:
+        _print_study(study["kind"], study["name"], mlflow_run_id, error)
+    if not results and not studies:
+        print("every run and study is logged in MLflow (or was run with --no-mlflow)")
+
+
+def _print_study(kind: str, name: str, mlflow_run_id: str | None, error: str | None) -> None:
+    if error:
+        print(f"{kind} {name}: MLflow logging failed ({error}); it is stored, `polyuni mlflow-sync` logs it",
+              file=sys.stderr)
+    else:
+        print(f"{kind} {name}: MLflow run {mlflow_run_id}, its runs as children")
+
+
+def _report(args, db: Path) -> None:
+    from polyuni_db.tracking import log_report, report_study_run
+
+    study = report_study_run(db, args.lock_timeout) if args.mlflow else None  # before any work
+    _report_page(db, args.out, args.lock_timeout)
+    if study:
+        log_report(db, args.out, study[1], args.lock_timeout)
+        print(f"report logged to MLflow run {study[1]} (study {study[0]})")
+
+
 def _bench(args) -> None:
     from polyuni_db.bench import bench_features, run_bench
 
     if args.features:
         result = {key: round(value, 4) if isinstance(value, float) else value for key, value in bench_features().items()}
-    else:
-        result = run_bench(args.vocab, args.dim, args.pairs, gensim_dims=args.gensim_dims, progress=Bars()).as_dict()
+        methods = ("omp", "ica")
+        _print_table(["measure", *methods], [[measure, *(result[f"features_{m}_{measure}"] for m in methods)] for measure in (
+            "atoms", "reproducible_atoms", "seed_ceiling_r", "top_word_jaccard", "r2", "seconds", "cpu_seconds")])
+        print(json.dumps(result))
+        return
+    result = run_bench(args.vocab, args.dim, args.pairs, gensim_dims=args.gensim_dims, progress=Bars()).as_dict()
     rows = [[key, "" if value is None else value] for key, value in result.items()]
     _print_table(["measure", "value"], rows)
     print(json.dumps(result))
@@ -928,7 +1014,8 @@ def _preset(text: str) -> str:
 def _study(args, db: Path) -> None:
     from collections import Counter
 
-    from polyuni_db.study import DEFAULT_PRESET, not_requested, presets, run_study
+    from polyuni_db.study import DEFAULT_PRESET, preset_path, presets, run_study
+    from polyuni_db.tracking import study_run
 
     if args.list:
         for name, description in presets().items():
@@ -945,10 +1032,28 @@ def _study(args, db: Path) -> None:
             _print_result(outcome.result, notes=False)
             missing_pairs.update(note.split(" ")[0] for note in outcome.result.notes)
 
+    settings = {"preset": args.preset, "with_google_news": args.with_google_news}
+    name = Path(args.preset).name  # quick, or my_study.toml
     phase = _phase_lines("study")
-    outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
-                         progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show, executor=args.executor,
-                         bundles=args.bundles, on_status=SweepBar(), yes=args.yes, phase=phase)
+    with study_run(db, "study", name, settings, args.executor, args.command_line, _sweep_files(preset_path(args.preset)),
+                   track=not args.no_mlflow, lock_timeout=args.lock_timeout) as study:
+        outcomes = run_study(db, args.preset, with_google_news=args.with_google_news, track=not args.no_mlflow,
+                             progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=show,
+                             executor=args.executor, bundles=args.bundles, on_status=SweepBar(), yes=args.yes,
+                             phase=phase)
+        study.add(outcomes)
+        _study_summary(args, outcomes, missing_pairs)
+        with phase("report"):
+            _report_page(db, args.out, args.lock_timeout)
+        study.report_folder = args.out
+    if not args.no_mlflow:
+        _print_study("study", name, study.mlflow_run_id, study.mlflow_error)
+    _fail_if_any([outcome for outcome in outcomes if outcome.result is None], len(outcomes))
+
+
+def _study_summary(args, outcomes, missing_pairs) -> None:
+    from polyuni_db.study import not_requested
+
     if missing_pairs:  # expected where a corpus lacks the words; `polyuni sql` on difference_pairs says which
         print("pairs not computed, their words missing from the model: "
               + ", ".join(f"{pair} in {n} runs" for pair, n in missing_pairs.items())
@@ -956,9 +1061,6 @@ def _study(args, db: Path) -> None:
     failed = [outcome for outcome in outcomes if outcome.result is None]
     for label, reason in [*((o.label, o.error) for o in failed), *not_requested(args.preset, args.with_google_news)]:
         print(f"not in this study: {label} ({reason})")
-    with phase("report"):
-        _report_page(db, args.out, args.lock_timeout)
-    _fail_if_any(failed, len(outcomes))
 
 
 def _duration(seconds: float) -> str:
@@ -987,15 +1089,30 @@ def _fail_if_any(failed: list, total: int) -> None:
 
 def _sweep(args, db: Path) -> None:
     from polyuni_db.sweep import run_sweep
+    from polyuni_db.tracking import study_run
 
-    outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
-                                   progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
-                                   on_status=SweepBar(), yes=args.yes,
-                                   phase=_phase_lines("sweep"))
+    settings, files = {"file": str(args.file)}, _sweep_files(args.file)
+    with study_run(db, "sweep", args.file.name, settings, args.executor, args.command_line, files,
+                   track=not args.no_mlflow, lock_timeout=args.lock_timeout) as sweep:
+        outcomes, compared = run_sweep(db, args.file, args.executor, args.bundles, track=not args.no_mlflow,
+                                       progress=Bars(), lock_timeout=args.lock_timeout, on_outcome=_show_outcome,
+                                       on_status=SweepBar(), yes=args.yes, phase=_phase_lines("sweep"))
+        sweep.add(outcomes)
     failed = [outcome for outcome in outcomes if outcome.result is None]
     print(f"sweep: {len(outcomes) - len(failed)} of {len(outcomes)} runs stored, {len(failed)} failed "
           "(see unavailable_sources)" + ("" if compared is None else f"; {compared} similarity scores stored"))
+    if not args.no_mlflow:
+        _print_study("sweep", args.file.name, sweep.mlflow_run_id, sweep.mlflow_error)
     _fail_if_any(failed, len(outcomes))
+
+
+def _sweep_files(path: Path) -> dict[str, str]:
+    """The sweep (or preset) file's text by its name, for the MLflow run; none when it cannot be read
+    (then run_sweep says why, in one line)."""
+    try:
+        return {path.name: path.read_text(encoding="utf-8")}
+    except (OSError, UnicodeDecodeError):
+        return {}
 
 
 def _import(args, db: Path) -> None:
@@ -1017,16 +1134,24 @@ def _features(args, db: Path) -> None:
     from polyuni_db.planted import record_feature_recoveries
 
     def show(outcome) -> None:
+        name = f"{outcome.label}@{outcome.seed}"
         if outcome.action == "skipped":
-            print(f"{outcome.label} seed {outcome.seed}: already stored as feature set {outcome.feature_set_id} "
-                  "(same fingerprint); --force recomputes it")
+            print(f"{name}: already stored as feature set {outcome.feature_set_id} (same fingerprint); "
+                  "--force recomputes it")
+        elif outcome.action == "stored meanwhile":
+            print(f"{name}: stored as feature set {outcome.feature_set_id} by another polyuni while this one "
+                  "computed it; kept (--force replaces it)")
         else:
             row = outcome.row
-            print(f"{outcome.label} seed {outcome.seed}: {outcome.action} as feature set {outcome.feature_set_id}: "
+            replaced = ""
+            if outcome.replaced:
+                replaced = f" (replaced feature set {', '.join(map(str, outcome.replaced))}"
+                replaced += f"; its matches recomputed: {', '.join(outcome.rematched)})" if outcome.rematched else ")"
+            print(f"{name}: {outcome.action} as feature set {outcome.feature_set_id}{replaced}: "
                   f"R² {row['explained_variance']:.3f}, {row['dead_atoms']} dead atoms, {row['n_encoded']:,} words "
                   f"encoded in {row['seconds']:.1f} s")
 
-    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words, args.method)
     compute_features(db, args.labels, settings, args.seeds, args.force, args.jobs, Bars(), args.lock_timeout, show)
     # a run with planted pseudowords whose reference has features too: the features instrument
     for label, recovered, measured in record_feature_recoveries(db, args.labels, settings, args.seeds[0],
@@ -1038,14 +1163,28 @@ def _features(args, db: Path) -> None:
 
 def _match_features(args, db: Path) -> None:
     from polyuni_db.features import FeatureSettings, match_features
+    from polyuni_db.verdict import record_verdict
 
-    settings = FeatureSettings(args.atoms, args.nonzero, args.words)
-    for label_a, label_b, score in match_features(db, args.labels, settings, args.seed, args.shared_words,
-                                                  args.permutations, args.threshold, Bars(), args.lock_timeout):
-        print(f"{label_a} ~ {label_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
-              f"{score['n_words']:,} words (null {score['null_mean']:.3f}, z {score['z']:.1f}), "
-              f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}")
-    print("see the views feature_universality and matched_features")
+    settings = FeatureSettings(args.atoms, args.nonzero, args.words, args.method)
+    for name_a, name_b, score, action in match_features(db, args.sets, settings, args.shared_words, args.permutations,
+                                                        args.threshold, args.force, Bars(), args.lock_timeout):
+        if action == "skipped":
+            print(f"{name_a} ~ {name_b}: matched before with these settings; --force recomputes it")
+            continue
+        if action == "no reproducible atoms":
+            print(f"{name_a} ~ {name_b}: not matched: {score['n_atoms_a']} and {score['n_atoms_b']} reproducible atoms "
+                  "(see the view atom_quality)")
+            continue
+        z = "z not defined (the null does not vary)" if score["z"] is None else f"z {score['z']:.1f}"
+        p = ("<" if score["p_value_is_bound"] else "=") + f" {score['p_value']:.3g}"
+        print(f"{name_a} ~ {name_b}: mean matched |r| {score['mean_matched_correlation']:.3f} over "
+              f"{score['n_atoms_a']} and {score['n_atoms_b']} reproducible atoms and {score['n_words']:,} words, "
+              f"top-word Jaccard {score['top_word_jaccard'] or 0:.3f} (null {score['null_mean']:.3f}, {z}, p {p}), "
+              f"{score['n_matched_above_threshold']} atoms above {score['threshold']:g}"
+              + ("; SHARED INITIALISATION: same seed on the same words, not evidence"
+                 if score["shared_initialization"] else ""))
+    record_verdict(db, args.lock_timeout)
+    print("see the views feature_universality, matched_features and verdict")
 
 
 # DuckDB's words for a machine that cannot take a write (disk full, file size limit, permissions).

@@ -13,7 +13,6 @@ quick and read the database, so they run here.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import itertools
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -281,21 +280,21 @@ def _unavailable(instruments: Instruments, run, index: int, outcomes: list[RunOu
     outcomes[index] = RunOutcome(run.label, None, error)
 
 
-def _fit(instruments: Instruments, wanted: dict[str, list[int]], settings) -> list[str]:
+def _fit(instruments: Instruments, wanted: dict[str, list[int]], settings) -> dict[str, int]:
     """Feature sets of the runs (label: dictionary seeds) not stored yet, as tasks; a run the
-    settings cannot fit (too few trained words for the atoms) gets none. Returns the runs fitted.
-    Two seeds of a run are then matched: its stability, the ceiling of any cross-run match."""
+    settings cannot fit (too few trained words for the atoms) gets none. Two seeds of a run are then
+    matched: its stability, the ceiling of any cross-run match. Returns each fitted run's first seed."""
     from polyuni_db.features import fit_rows, match_feature_sets
     from polyuni_db.store.features import stored_feature_set
 
-    fitted, ids, tasks = [], {}, []
+    fitted, ids, tasks = {}, {}, []
     for label, seeds in wanted.items():
         stored = instruments.run(label).open()
         try:
             settings.check(stored, fit_rows(stored).size)
         except PolyuniError:  # the report lists the feature sets there are
             continue
-        fitted.append(label)
+        fitted[label] = seeds[0]
         for seed in seeds:
             key = fingerprint(settings.spec(stored, seed))
             if (found := stored_feature_set(instruments.db_path, key, instruments.lock_timeout)) is not None:
@@ -306,35 +305,31 @@ def _fit(instruments: Instruments, wanted: dict[str, list[int]], settings) -> li
                 ids[label, seed] = tasks[-1].key
     committed = instruments.tasks(tasks, "feature sets")
     ids = {where: committed.get(found, found) for where, found in ids.items()}
-    for label, seeds in wanted.items():
-        if label in fitted:
-            run = instruments.run(label).open()
-            for seed_a, seed_b in itertools.combinations(sorted(set(seeds)), 2):
-                match_feature_sets(instruments.db_path, run, run, ids[label, seed_a], ids[label, seed_b],
-                                   lock_timeout=instruments.lock_timeout)
+    for label in fitted:
+        run = instruments.run(label).open()
+        for seed_a, seed_b in itertools.combinations(sorted(set(wanted[label])), 2):
+            match_feature_sets(instruments.db_path, run, run, ids[label, seed_a], ids[label, seed_b],
+                               lock_timeout=instruments.lock_timeout)
     return fitted
 
 
 def _features(instruments: Instruments, section, stored: list[str], planted: list[tuple[str, str]]) -> None:
-    """Feature sets of the selected runs (the ceiling runs with more dictionary seeds), then every
-    pair of them matched. A planted run (``planted``: run, reference) whose reference got a feature
-    set gets one too, for the features instrument of planted polysemy; it is kept out of the
-    matching, as out of compare."""
+    """Feature sets of the selected runs, two independent seeds each (the run's seed ceiling) and no
+    seed shared between runs (``section.seeds_of``), then every pair of them matched, each run's
+    first seed. A planted run (``planted``: run, reference) whose reference got a feature set gets
+    one too, from the reference's seed, for the features instrument of planted polysemy; it is kept
+    out of the matching, as out of compare."""
     from polyuni_db.features import FeatureSettings, match_features
     from polyuni_db.planted import record_feature_recovery
 
-    settings = FeatureSettings(atoms=section.atoms, nonzero=section.nonzero, words=section.words)
-    seed = section.seeds[0]
-    wanted = {}
-    for label in section.select(stored):
-        ceiling = any(fnmatch.fnmatchcase(label, pattern) for pattern in section.ceiling)
-        wanted[label] = list(dict.fromkeys(section.seeds + (section.ceiling_seeds if ceiling else [])))
-    fitted = _fit(instruments, wanted, settings)
+    settings = FeatureSettings(section.atoms, section.nonzero, section.words, section.method)
+    fitted = _fit(instruments, {label: section.seeds_of(position)
+                                for position, label in enumerate(section.select(stored))}, settings)
     if section.match and len(fitted) >= 2:
-        match_features(instruments.db_path, fitted, settings, seed=seed, progress=instruments.progress,
+        match_features(instruments.db_path, list(fitted.items()), settings, progress=instruments.progress,
                        lock_timeout=instruments.lock_timeout)
     measured = [(label, reference) for label, reference in planted if reference in fitted]
-    _fit(instruments, {label: [seed] for label, _ in measured}, settings)
+    _fit(instruments, {label: [fitted[reference]] for label, reference in measured}, settings)
     for label, reference in measured:
-        record_feature_recovery(instruments.db_path, label, reference, settings, seed,
+        record_feature_recovery(instruments.db_path, label, reference, settings, fitted[reference],
                                 lock_timeout=instruments.lock_timeout)

@@ -100,12 +100,15 @@ def commit_bundle(db_path: Path, path: Path, track: bool = True, force: bool = F
 
 
 def _track(db_path: Path, run_id: int, label: str, parameters: dict, metrics: dict, artifacts: dict,
-           lock_timeout: float) -> tuple[str | None, str | None]:
-    """Log to MLflow and record the outcome in ``runs``; a failure is recorded, never raised."""
-    from polyuni_db.tracking import log_run
+           lock_timeout: float, parent_of_study: bool = False) -> tuple[str | None, str | None]:
+    """Log to MLflow and record the outcome in ``runs``; a failure is recorded, never raised. The
+    MLflow run is the child of the study or sweep under way, if any, or (``parent_of_study``, for
+    runs logged late) of the study that computed it."""
+    from polyuni_db.tracking import log_run, study_parent_of
 
     try:
-        mlflow_run_id = log_run(db_path, label, parameters, metrics, artifacts, run_id)
+        parent = study_parent_of(db_path, run_id, lock_timeout) if parent_of_study else None
+        mlflow_run_id = log_run(db_path, label, parameters, metrics, artifacts, run_id, parent)
     except KeyboardInterrupt:  # the findings are stored: say so, not that nothing was kept
         set_mlflow(db_path, run_id, None, "failed", lock_timeout)
         raise KeyboardInterrupt(
@@ -119,13 +122,15 @@ def _track(db_path: Path, run_id: int, label: str, parameters: dict, metrics: di
 
 
 def sync_mlflow(db_path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[IngestResult]:
-    """Log to MLflow every stored run whose logging failed or never happened (not `--no-mlflow` ones)."""
+    """Log to MLflow every stored run whose logging failed or never happened (not `--no-mlflow` ones),
+    each as the child of the study that computed it; then ``tracking.sync_studies`` logs the studies."""
     from polyuni_db.store.read import unlogged_runs
 
     results = []
     for run, artifacts in unlogged_runs(db_path, ARTIFACT_TABLES, lock_timeout):
         metrics = {key: run[key] for key in METRIC_COLUMNS}
         parameters = {**run["parameters"], "fingerprint": run["fingerprint"]}
-        mlflow_run_id, error = _track(db_path, run["run_id"], run["label"], parameters, metrics, artifacts, lock_timeout)
+        mlflow_run_id, error = _track(db_path, run["run_id"], run["label"], parameters, metrics, artifacts, lock_timeout,
+                                      parent_of_study=True)
         results.append(IngestResult(run["label"], run["run_id"], "synced", mlflow_run_id, error))
     return results

@@ -13,12 +13,11 @@ import pyarrow as pa
 
 from polyuni_db.analysis.pseudowords import PlantedPair, beta_trend, feature_recovery, measure, shared_anchor_rows
 from polyuni_db.errors import PolyuniError
-from polyuni_db.features import FeatureSettings, feature_dictionary
+from polyuni_db.features import FeatureSettings, feature_dictionary, find_feature_set
 from polyuni_db.pipeline import IngestResult, ingest
 from polyuni_db.sources.corpora import Corpus
 from polyuni_db.sources.pseudowords import Pseudoword
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
-from polyuni_db.store.features import feature_set_rows
 from polyuni_db.store.read import StoredRun, load_run, planted_pairs, pseudoword_null_pairs
 from polyuni_db.store.write import write_pseudoword_instrument, write_pseudoword_recovery
 
@@ -159,8 +158,7 @@ def record_feature_recovery(db_path: Path, label: str, reference: str, settings:
     (pseudowords whose both senses were found, pseudowords measured), or None when either run has
     no such feature set."""
     run, base = load_run(db_path, label, lock_timeout), load_run(db_path, reference, lock_timeout)
-    if any(feature_set_rows(db_path, r.run_id, settings.atoms, settings.nonzero, settings.words, seed, lock_timeout)
-           is None for r in (run, base)):
+    if any(find_feature_set(db_path, r, settings, seed, lock_timeout) is None for r in (run, base)):
         return None
     measured = pseudoword_null_pairs(db_path, run.run_id, lock_timeout)
     if not measured:

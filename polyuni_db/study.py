@@ -14,7 +14,7 @@ from polyuni_db.sources.base import Phase, Progress, no_phase, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.sweep import PlannedRun, load_sweep, run_sweep
 
-DEFAULT_PRESET = "blog"
+DEFAULT_PRESET = "default"  # every section of the report (presets/default.toml)
 
 
 def presets() -> dict[str, str]:

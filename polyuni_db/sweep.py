@@ -38,9 +38,10 @@ computed on an executor. The presets of `polyuni study` are such files (``polyun
     [rotation_nulls]           # the headline table's baseline for every stored run over 1,000 words
     rotations = 100
 
-    [features]                 # feature sets (atoms, nonzero, words, seeds), then every pair matched
+    [features]                 # feature sets (method, atoms, nonzero, words), then every pair matched
     runs = ["glove", "brown_5?"]
-    ceiling = ["glove"]        # also fitted with ceiling_seeds (default [2]): two dictionaries of one run
+    seeds = [1, 2]             # default: two independent feature sets a run, its seed ceiling; the n-th
+                               # run (from 0) gets these + n x 2, so no two runs share a start
 
 Runs with planted pseudowords are measured against their references, never compared with other runs.
 Every section and key is checked against the schema below before anything runs: a wrong one is one
@@ -163,13 +164,17 @@ class RotationNullSection(_Section):
 
 
 class FeatureSection(_Selection):
-    atoms: PositiveInt = 1_000
-    nonzero: PositiveInt = 5
-    words: PositiveInt = 50_000
-    seeds: Annotated[list[Seed], Field(min_length=1)] = [1]
-    ceiling: list[str] = []  # label patterns of runs also fitted with ceiling_seeds: the match of
-    ceiling_seeds: Annotated[list[Seed], Field(min_length=1)] = [2]  # two dictionaries of one run
-    match: bool = True  # every pair of the fitted runs matched (first seed)
+    method: Literal["ica", "omp"] = "ica"
+    atoms: PositiveInt | None = None  # default: ica, the run's dimensions (up to 100); omp, 1,000
+    nonzero: PositiveInt | None = None  # default: ica, three tenths of the atoms; omp, 5
+    words: PositiveInt = 20_000
+    # the first run's dictionary seeds; the n-th run's are shifted by n x len(seeds): every run gets
+    # its own ceiling, and no two runs on the same words share a start (shared_initialization)
+    seeds: Annotated[list[Seed], Field(min_length=1)] = [1, 2]
+    match: bool = True  # every pair of the fitted runs matched (each run's first seed)
+
+    def seeds_of(self, position: int) -> list[int]:
+        return [seed + position * len(self.seeds) for seed in self.seeds]
 
 
 GROUPED = ("train", "rotations", "pseudowords")
@@ -410,6 +415,7 @@ def run_sweep(
     the file's count), feature sets and their matching. Returns (outcomes in the file's order,
     similarity rows stored by [compare] or None without it)."""
     from polyuni_db.instruments import instruments_on, run_instruments
+    from polyuni_db.verdict import record_verdict
 
     sweep = load_sweep(path, with_on_request, progress, executor, yes)
     with ExitStack() as stack:  # one cluster and one bundle folder for the runs and the instruments
@@ -424,4 +430,5 @@ def run_sweep(
         instruments = stack.enter_context(instruments_on(db_path, cluster=cluster, bundles=Path(bundles),
                                                          progress=progress, lock_timeout=lock_timeout))
         similarity = run_instruments(instruments, sweep, outcomes, rotations, phase)
+    record_verdict(db_path, lock_timeout)  # the verdict's intervals, over what the database now holds
     return outcomes, similarity

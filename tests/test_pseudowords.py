@@ -248,7 +248,7 @@ def test_features_of_a_planted_run_and_its_reference_fill_the_features_instrumen
     same null pairs as the other instruments; the view counts them as it counts the others."""
     capsys.readouterr()
     assert main(["--db", str(planted_db), "features", "lee_background_8_e1_s1", "lee_background_pw6s1_8_e1_s1",
-                 "--atoms", "16", "--nonzero", "2", "--words", "400"]) == 0
+                 "--nonzero", "2", "--words", "400"]) == 0
     out = capsys.readouterr().out
     assert "lee_background_pw6s1_8_e1_s1: features find both senses of " in out and " of 6 pseudowords" in out
     raw = rows(planted_db, "SELECT i.*, label FROM pseudoword_instruments AS i JOIN runs USING (run_id) "
@@ -271,14 +271,15 @@ def test_the_study_fits_a_planted_run_whose_reference_it_fitted(planted_db):
     from polyuni_db.instruments import _features, instruments_on
     from polyuni_db.sweep import FeatureSection
 
-    small = FeatureSection(atoms=12, nonzero=2, words=300, exclude=["*_s2", "*_s3"])  # as the controls preset
+    small = FeatureSection(nonzero=2, words=300, exclude=["*_s2", "*_s3"])  # as the controls preset
     with duckdb.connect(str(planted_db)) as connection:  # the rows of the test above, so that these are new
         connection.execute("DELETE FROM pseudoword_instruments WHERE instrument = 'feature_atoms'")
     planted = [("lee_background_pw6s1_8_e1_s1", "lee_background_8_e1_s1"),
                ("lee_background_pw6s1_8_e1_s2", "lee_background_8_e1_s2")]
     with instruments_on(planted_db) as instruments:
         _features(instruments, small, ["lee_background_8_e1_s1", "lee_background_8_e1_s2"], planted)
-    fitted = rows(planted_db, "SELECT label FROM feature_sets JOIN runs USING (run_id) WHERE atoms = 12 ORDER BY label")
+    fitted = rows(planted_db, "SELECT DISTINCT label FROM feature_sets JOIN runs USING (run_id) WHERE words = 300 "
+                  "ORDER BY label")
     assert [r["label"] for r in fitted] == ["lee_background_8_e1_s1", "lee_background_pw6s1_8_e1_s1"]
     filled = rows(planted_db, "SELECT DISTINCT label FROM pseudoword_instruments JOIN runs USING (run_id) "
                   "WHERE instrument = 'feature_atoms'")

@@ -80,7 +80,7 @@ def test_the_page_shows_the_database(study):
     assert f'<td class="num">{n_common}</td>' in page and html.escape(common_words) in page
     _, nearest = read_only_query(db, "SELECT neighbours[1] FROM difference_comparison "
                                      "WHERE label = 'glove' AND word_a = 'squirrel'")
-    assert f"<td>{html.escape(nearest[0][0])} <span" in page
+    assert f'<td class="words">{html.escape(nearest[0][0])} <span' in page
 
 
 def test_the_page_is_self_contained_and_its_sql_runs(study):
@@ -134,7 +134,7 @@ def test_minimal_models_are_apart_from_the_headline_table_and_heatmap(study):
     minimal = section[section.index("Minimal models (at most 1,000 words)"):]
     minimal = minimal[:minimal.index("</table>")]
     assert "<td>corpus_4</td><td>corpus_4</td>" in minimal and "corpus_4_2" not in minimal
-    (heatmap,) = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)" alt="Heatmap of the number of dimension words', page)
+    (heatmap,) = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)" alt="Heatmap of the dimension words every pair', page)
     svg = base64.b64decode(heatmap).decode("utf-8")
     assert "lee_background_20" in svg and "glove" in svg and "corpus_4" not in svg
 
@@ -249,7 +249,8 @@ def test_the_page_in_headless_chromium(study, tmp_path):
             n_tables = page.evaluate("document.querySelectorAll('table thead th').length")
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             runs_table = page.evaluate("""() => {
-              const table = document.querySelector('#overview table');
+              const table = Array.from(document.querySelectorAll('#overview table'))
+                .find(t => t.caption.textContent.startsWith('Runs in the database, with'));
               const status = Array.from(table.querySelectorAll('th')).find(th => th.textContent === 'mlflow_status');
               const id = table.querySelector('td.id');
               return {status_right: status.getBoundingClientRect().right, id: id.textContent,
@@ -303,3 +304,173 @@ def test_runs_from_before_moved_was_measured_still_render(study, tmp_path):
     shutil.copytree(page_path.parent / ".figure-cache", tmp_path / "out" / ".figure-cache")
     section = _section(render_report(upgraded, tmp_path / "out").read_text(encoding="utf-8"), "approach-1", "approach-2")
     assert "were ingested before polyuni measured how far training moves a vector" in section
+
+
+# A small stand-in of the default preset: every section of it (minimal and toy models, a reference
+# corpus with two seeds and planted pseudowords, two corpora through two algorithm families, the
+# comparisons, rotation nulls and features), at sizes a test can afford. No pretrained model: the quick
+# preset's tests cover GloVe.
+STAND_IN = """
+[analysis]
+top_k = 10
+pairs = ["australia:night", "israel:children", "power:match"]
+
+[[train]]
+corpora = ["corpus_4"]
+dims = [2, 3, 4]
+
+[[train]]
+corpora = ["corpus_bark"]
+dims = [2, 3, 4]
+seeds = [1, 2]
+suffix = "trained"
+pairs = []
+sample = 0
+epochs = 1000
+
+[[train]]
+corpora = ["lee_background", "head500"]
+algorithms = ["word2vec-sg", "ppmi-svd"]
+dims = [50]
+seeds = [1, 2]
+
+[pseudowords]
+corpus = "lee_background"
+count = 50
+seed = 1
+dims = [50]
+seeds = [1, 2]
+
+[compare]
+runs = ["*_50", "*_50_s2"]
+words = 500
+permutations = 10
+
+[rotation_nulls]
+rotations = 10
+
+[features]
+runs = ["lee_background_50", "head500_50", "head500_ppmi-svd_50"]
+words = 2000
+"""
+
+
+@pytest.fixture(scope="module")
+def default_study(tmp_path_factory):
+    import tomllib
+
+    from polyuni_db.study import DEFAULT_PRESET, preset_path
+
+    sections = set(tomllib.loads(preset_path(DEFAULT_PRESET).read_text(encoding="utf-8")))
+    assert sections - {"pretrained", "rotations"} == set(tomllib.loads(STAND_IN))  # a stand-in of every part
+    folder = tmp_path_factory.mktemp("default")
+    sweep = folder / "stand_in.toml"
+    sweep.write_text(STAND_IN, encoding="utf-8")
+    db = folder / "default.duckdb"
+    run_study(db, sweep, track=False, executor="inline")
+    page = render_report(db, folder / "out")
+    return db, page, page.read_text(encoding="utf-8")
+
+
+def test_the_default_study_answers_every_question_with_an_interval(default_study):
+    db, _, page = default_study
+    columns, rows = read_only_query(db, queries.VERDICT)
+    verdict = [dict(zip(columns, row)) for row in rows]
+    assert [row["question"] for row in verdict] == [
+        "dimension words", "difference vectors", "toy superposition", "representational similarity", "features",
+        "planted polysemy", "data vs algorithm vs seed"]
+    for row in verdict:
+        assert row["n_items"] >= 2 and row["null_value"] is not None, row
+        assert row["effect_size"] is not None and row["ci_low"] is not None and row["ci_low"] <= row["ci_high"], row
+        assert f"{row['n_items']} {row['items']}" in row["reading"] or "pairs)" in row["reading"], row
+    # the page opens with the verdict, and shows the view's rows as they are
+    assert page.index("<table") == page.index('<table id="verdict">')
+    shown = re.findall(r'<tr data-question="([^"]+)">(.*?)</tr>', page, flags=re.S)
+    assert [question for question, _ in shown] == [row["question"] for row in verdict]
+    for (_, cells), row in zip(shown, verdict):
+        texts = [html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+                 for text in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", cells, flags=re.S)]
+        assert texts == [cell(row[column]) for column in columns]
+
+
+def test_the_default_study_fills_every_section(default_study):
+    _, _, page = default_study
+    assert "not-run" not in page.replace(".not-run", "")  # the style sheet names the class; no element has it
+    for section in ("approach-1", "approach-2", "approach-3", "controls", "families", "planted", "features"):
+        assert f'id="{section}"' in page
+
+
+def test_an_empty_database_names_the_command_that_fills_each_section(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    assert main(["--db", str(db), "init"]) == 0
+    page = render_report(db, tmp_path / "out").read_text(encoding="utf-8")
+    unfilled = re.findall(r'<p class="not-run">(.*?)</p>', page, flags=re.S)
+    assert len(unfilled) >= 7 and all("<code>polyuni study</code> fills it" in text for text in unfilled)
+    assert page.count('Not measured in this database: polyuni study measures it.') == 7
+
+
+# The page as a reader at 100 % on a 1,366 px screen sees it: its height with every block closed, the
+# smallest text (HTML, and each figure's SVG text at the size the figure is shown), and where a click
+# in the sticky navigation puts each section's heading.
+PAGE_MEASURES = """() => {
+  const height = document.documentElement.scrollHeight;
+  let smallest = Infinity, where = '';
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const element = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || !element.getClientRects().length) continue;
+    const size = parseFloat(getComputedStyle(element).fontSize);
+    if (size < smallest) { smallest = size; where = walker.currentNode.textContent.slice(0, 40); }
+  }
+  document.querySelectorAll('details:not(.sql)').forEach(d => d.open = true);
+  const images = Array.from(document.images).map(image => [image.src, image.getBoundingClientRect().width]);
+  return {height, smallest, where, images};
+}"""
+
+
+def _smallest_figure_text(images) -> float:
+    """The smallest SVG text of the figures as shown: its size in SVG units times the figure's scale."""
+    smallest = float("inf")
+    for source, shown_width in images:
+        svg = base64.b64decode(source.split(",", 1)[1]).decode("utf-8")
+        view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+        sizes = [float(size) for size in re.findall(r"font: (?:\w+ )*([\d.]+)px", svg)]
+        if sizes:
+            smallest = min(smallest, min(sizes) * shown_width / view_width)
+    return smallest
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install Debian's chromium (.ci/run does) to see the page")
+def test_the_default_page_is_legible_and_short_at_1366_px(default_study, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    _, page_path, _ = default_study
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto(page_path.as_uri(), wait_until="load")
+            page.screenshot(path=str(tmp_path / "top.png"))
+            landings = []
+            for link in page.evaluate("Array.from(document.querySelectorAll('nav.toc a')).map(a => a.hash)"):
+                page.click(f"nav.toc a[href='{link}']")
+                page.wait_for_timeout(50)
+                landings.append(page.evaluate(f"""() => [document.querySelector('{link}').getBoundingClientRect().top,
+                    document.querySelector('nav.toc').getBoundingClientRect().bottom]"""))
+            page.goto(page_path.as_uri(), wait_until="load")
+            measures = page.evaluate(PAGE_MEASURES)
+        finally:
+            browser.close()
+    assert measures["height"] <= 12_000, measures["height"]
+    assert measures["smallest"] >= 9, measures["where"]
+    assert _smallest_figure_text(measures["images"]) >= 9 - 0.05
+    assert all(top >= nav_bottom - 1 for top, nav_bottom in landings), landings
+
+
+def test_the_default_preset_plans_every_part_once():
+    planned = plan("default")
+    labels = [run.label for run in planned]
+    assert len(labels) == len(set(labels))
+    for label in ("corpus_4_2", "corpus_bark_4_trained_s10", "brown_3", "brown_50_s2", "webtext_fasttext_50_s2",
+                  "lee_background_ppmi-svd_50", "webtext_word2vec-cbow_50", "glove", "glove_rot1", "minilm"):
+        assert label in labels
+    assert {run.reference for run in planned if run.reference} == {"brown_50", "brown_50_s2"}

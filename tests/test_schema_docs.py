@@ -6,6 +6,7 @@ import re
 import pytest
 
 from polyuni_db.compare import compare
+from polyuni_db.executor import RunOutcome
 from polyuni_db.features import FeatureSettings, compute_features, match_features
 from polyuni_db.findings import AnalysisSettings
 from polyuni_db.pipeline import ingest
@@ -15,6 +16,7 @@ from polyuni_db.sources.pretrained import PretrainedSource
 from polyuni_db.sources.pseudowords import plant_pseudowords
 from polyuni_db.sources.trained import TrainedSource
 from polyuni_db.store.read import read_only_query
+from polyuni_db.tracking import study_run
 from tests.conftest import ROOT
 
 EXAMPLES = re.findall(r"```sql\n(.*?)```", (ROOT / "docs" / "SCHEMA.md").read_text(), flags=re.S)
@@ -31,12 +33,15 @@ def fixture_db(tmp_path_factory):
         ingest(TrainedSource(load_corpus("corpus_4"), dim, 1), db, track=False, settings=AnalysisSettings(top_k=4))
     compare(db, ["lee_background_10", "lee_background_10_s2", "lee_background_20"], n_words=500, permutations=10)
     ingest_planted(TrainedSource(plant_pseudowords(lee, 5, seed=1), 10, 1), db, track=False)  # its reference is stored
-    small = FeatureSettings(atoms=32, words=1_000)
+    small = FeatureSettings(words=1_000)
     compute_features(db, ["lee_background_10"], small, seeds=[1, 2])
-    compute_features(db, ["lee_background_10_s2"], small)
-    match_features(db, ["lee_background_10", "lee_background_10_s2"], small, permutations=5)
+    compute_features(db, ["lee_background_10_s2"], small, seeds=[3])  # a seed of its own: not a shared start
+    match_features(db, [("lee_background_10", 1), ("lee_background_10_s2", 3)], small, permutations=5)
     compute_features(db, ["lee_background_pw5s1_10"], small)  # the planted run: the features instrument
     record_feature_recoveries(db, ["lee_background_pw5s1_10"], small)
+    with study_run(db, "study", "docs", {"preset": "docs"}, "inline", "polyuni study", track=False) as study:
+        result = ingest(TrainedSource(load_corpus("corpus_4"), 4, 1), db, track=False, settings=AnalysisSettings(top_k=4))
+        study.add([RunOutcome(result.label, result)])
     return db
 
 

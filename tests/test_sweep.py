@@ -133,7 +133,7 @@ def test_mlflow_on_postgresql_holds_every_run(local_sweep, postgres):
     _, rows = read_only_query(db, "SELECT label, mlflow_run_id, mlflow_status FROM runs ORDER BY label")
     assert {status for _, _, status in rows} == {"logged"}
     client = MlflowClient(tracking_uri=postgres)
-    experiment = client.get_experiment_by_name("polyuni-db")
+    experiment = client.get_experiment_by_name(db.name)  # one experiment per database, named after its file
     logged = {run.info.run_id: run for run in client.search_runs([experiment.experiment_id])}
     assert {run_id for _, run_id, _ in rows} == set(logged)
     for label, run_id, _ in rows:
@@ -360,8 +360,11 @@ def test_every_instrument_gives_the_same_rows_on_a_local_and_a_command_line_clus
     assert all(o.result is not None for o in outcomes), [o.error for o in outcomes]
     rows = instrument_rows(db)
     assert rows == instrument_rows(local) and cluster_similarity == similarity > 0
-    fitted = read_only_query(db, "SELECT label FROM feature_sets JOIN runs USING (run_id) ORDER BY label")[1]
-    assert fitted == [("lee_background_8",), ("lee_background_ppmi-svd_8",), ("lee_background_pw6s1_8",)]
+    fitted = read_only_query(db, "SELECT label, count(*) FROM feature_sets JOIN runs USING (run_id) GROUP BY label "
+                             "ORDER BY label")[1]
+    # two dictionary seeds a run (its ceiling); a planted run one, its reference's
+    assert fitted == [("lee_background_8", 2), ("lee_background_8_s2", 2), ("lee_background_ppmi-svd_8", 2),
+                      ("lee_background_pw6s1_8", 1), ("lee_background_pw6s1_8_s2", 1)]
     compared = read_only_query(db, "SELECT DISTINCT a.label, b.label FROM similarity JOIN runs a ON a.run_id = run_a "
                                "JOIN runs b ON b.run_id = run_b WHERE metric = 'linear_cka'")[1]
     assert ("lee_background_8", "lee_background_ppmi-svd_8") in compared and len(compared) == 3  # planted: apart

@@ -79,7 +79,8 @@ def procrustes_overlap(x: np.ndarray, y: np.ndarray, k: int = 5) -> int:
 def against_null(value: float, null: np.ndarray) -> Scored:
     null = np.asarray(null, dtype=np.float64)
     sd = float(null.std(ddof=1)) if null.size > 1 else float("nan")
-    calibrated = (value - null.mean()) / sd if sd > 0 else float("nan")
+    # a null that does not vary (sd at rounding level) calibrates nothing: NaN, not z = 1e15
+    calibrated = (value - null.mean()) / sd if sd > 1e-9 * max(1.0, abs(float(null.mean()))) else float("nan")
     return Scored(float(value), float(null.mean()), sd, float(calibrated),
                   float((1 + np.sum(null >= value)) / (1 + null.size)))
 

@@ -19,6 +19,8 @@ from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names, load_corpus
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
+from polyuni_db.study import DEFAULT_PRESET, preset_path
+from polyuni_db.tracking import describe_experiment, tracking_uri
 
 TEMPLATES = resource_folder("templates")
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3
@@ -37,6 +39,8 @@ def cell(value) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
+        if value == 0:  # -0.0 too: a zero has no sign
+            return "0"
         if value != 0 and abs(value) < 1e-3:
             return f"{value:.2e}"
         if abs(value) >= 100:
@@ -75,15 +79,21 @@ def _minimal_models(connection) -> dict[str, dict]:
         key = (row["corpus"], row["dim"], row["variant"], row["label"])
         by_run[key].setdefault(row["word"], {})[row["dimension"]] = row["value"]
     corpora: dict[str, dict] = {}
+    matrices = {}
     for (corpus, dim, variant, label), coordinates in sorted(by_run.items()):
         words = _corpus_order(corpus, list(coordinates))
-        matrix = np.array([[coordinates[word][d] for d in range(dim)] for word in words])
+        matrices[corpus, dim, variant, label] = words, np.array([[coordinates[word][d] for d in range(dim)] for word in words])
+    # the published run and its trained variant are compared: one axis range for both
+    reach: dict[tuple, float] = defaultdict(float)
+    for (corpus, dim, _, _), (_, matrix) in matrices.items():
+        reach[corpus, dim] = max(reach[corpus, dim], float(np.abs(matrix).max()))
+    for (corpus, dim, variant, label), (words, matrix) in matrices.items():
         entry = corpora.setdefault(corpus, {"corpus": corpus, "dims": {}, "sql": vectors.sql})
         # the published Figures 1 to 3 are corpus_4 at 2, 3 and 4 dimensions
         title = f"Figure {dim - 1}" if corpus == STUDY_CORPUS and variant == "published" and dim in (2, 3, 4) else None
         entry["dims"].setdefault(dim, {"dim": dim, "published": None, "trained": None})[variant] = {
             "label": label, "dim": dim, "words": words, "title": title,
-            "figure": figures.superposition_grid(words, matrix, title),
+            "figure": figures.superposition_grid(words, matrix, title, reach[corpus, dim]),
         }
     for corpus, entry in corpora.items():
         by_dim = entry.pop("dims")
@@ -167,13 +177,15 @@ def _symmetric(labels: list[str], cells: list[tuple[str, str, float]]) -> np.nda
 
 
 def _overlap_heatmap(overlap: Table) -> dict | None:
-    """The headline table as a matrix: runs over 1,000 words only (minimal models would fill it)."""
-    cells = [(row["Model 1"], row["Model 2"], row["# Words in Common"]) for row in overlap.dicts()]
+    """The headline table as a matrix against its baseline: words in common minus the random-axes
+    mean, runs over 1,000 words only (minimal models would fill it); pairs without the baseline empty."""
+    cells = [(row["Model 1"], row["Model 2"], None if row["random axes"] is None
+              else row["# Words in Common"] - row["random axes"]) for row in overlap.dicts()]
     labels = sorted({label for cell in cells for label in cell[:2]})
     if len(labels) < 2:
         return None
-    counts = np.nan_to_num(_symmetric(labels, cells))
-    return {"uri": figures.heatmap(labels, counts, "dimension words in common")}
+    return {"uri": figures.heatmap(labels, _symmetric(labels, cells),
+                                   "words in common − random axes' mean (0: what any axes give)", "{:.0f}", True)}
 
 
 def _missing_models(labels: list[str], unavailable: Table) -> list[dict]:
@@ -255,6 +267,7 @@ def _features(connection) -> dict:
     return {
         "sets": run(connection, queries.FEATURE_SETS),
         "universality": run(connection, queries.FEATURE_UNIVERSALITY),
+        "shared_initialization": run(connection, queries.SHARED_INITIALIZATION).rows[0][0],
         "stability": run(connection, queries.FEATURE_STABILITY),
         "matched": run(connection, queries.MATCHED_FEATURES),
         "scores": run(connection, queries.FEATURE_SCORES),
@@ -300,6 +313,13 @@ def _planted(connection) -> dict:
     }
 
 
+def _mlflow_run_page(db_path: Path) -> str | None:
+    """Where a run's MLflow page is, less its id, when the tracking URI is a server (MLflow's UI
+    redirects /#/runs/ID to the run's page); a database store has no page to link."""
+    uri = tracking_uri(db_path)
+    return f"{uri.rstrip('/')}/#/runs/" if uri.startswith(("http://", "https://")) else None
+
+
 def gather(connection, db_path: Path) -> dict:
     """Everything the templates show, read from the views."""
     runs = run(connection, queries.RUNS)
@@ -311,10 +331,16 @@ def gather(connection, db_path: Path) -> dict:
         dimension_words[row["label"]].append(row)
     minimal = _minimal_models(connection)
     overlap = run(connection, queries.OVERLAP)
+    verdict = run(connection, queries.VERDICT)
     return {
         "db_path": str(db_path),
+        "mlflow_experiment": describe_experiment(db_path),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "verdict": verdict,
+        "verdict_rows": {row["question"]: row for row in verdict.dicts()},
         "runs": runs,
+        "runs_summary": run(connection, queries.RUNS_SUMMARY),
+        "mlflow_run_page": _mlflow_run_page(db_path),
         "seed_sweeps": run(connection, queries.SEED_SWEEPS).dicts()[0],
         "unavailable": unavailable,
         "missing_models": _missing_models(labels, unavailable),
@@ -323,16 +349,20 @@ def gather(connection, db_path: Path) -> dict:
         "toy": _toy_training(connection),
         "differences": _differences(run(connection, queries.DIFFERENCES)),
         "differences_sql": queries.DIFFERENCES,
+        "difference_agreement": run(connection, queries.DIFFERENCE_AGREEMENT),
+        "difference_agreement_by_pair": run(connection, queries.DIFFERENCE_AGREEMENT_BY_PAIR),
         "dimension_words": dict(sorted(dimension_words.items())),
         "dimension_words_sql": dimension_table.sql,
         "first_dimensions": _first_dimensions(run(connection, queries.FIRST_DIMENSIONS)),
         "duplicates": run(connection, queries.DUPLICATES),
         "overlap": overlap,
+        "overlap_by_contrast": run(connection, queries.OVERLAP_BY_CONTRAST),
         "overlap_reading": run(connection, queries.OVERLAP_READING).dicts()[0],
         "overlap_reading_sql": queries.OVERLAP_READING,
         "overlap_minimal": run(connection, queries.OVERLAP_MINIMAL),
         "heatmap": _overlap_heatmap(overlap),
         "settings": run(connection, queries.SETTINGS),
+        "default_preset": preset_path(DEFAULT_PRESET).read_text(encoding="utf-8"),
         "controls": _controls(connection),
         "families": _families(connection),
         "planted": _planted(connection),

@@ -149,18 +149,21 @@ def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points
                       if far else None)
 
 
-def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None) -> str:
+def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None,
+                        reach: float | None = None) -> str:
     """One scatter plot per pair of dimensions (i < j), as in the published Figures 1 to 3: each word
-    a labelled point, red axes through the origin; labels placed so that they do not overlap."""
+    a labelled point, red axes through the origin; labels placed so that they do not overlap. Every
+    plot spans ±``reach`` (default: the largest coordinate) and a margin, so that figures compared
+    side by side share their axis range."""
     dims = vectors.shape[1]
     pairs = list(itertools.combinations(range(dims), 2))
     columns = min(3, len(pairs))
     rows = math.ceil(len(pairs) / columns)
-    figure = Figure(figsize=(3.6 * columns, 3.4 * rows + (0.3 if title else 0)), layout="constrained")
+    figure = Figure(figsize=(2.7 * columns, 2.6 * rows + (0.4 if title else 0)), layout="constrained")
     if title:
         figure.suptitle(title, fontsize=12, fontweight="bold")
-    limit = float(np.abs(vectors).max()) * 1.35 or 1.0
-    points_per_unit = 3.0 * 72 / (2 * limit)  # about 3 inches of axes across 2 * limit
+    limit = (reach or float(np.abs(vectors).max())) * 1.35 or 1.0
+    points_per_unit = 2.1 * 72 / (2 * limit)  # about 2.1 inches of axes across 2 * limit
     # the same few ticks on every plot, laid out once: tick layout is half of the drawing time
     ticks = MaxNLocator(nbins=4, symmetric=True).tick_values(-limit, limit)
     ticks = ticks[np.abs(ticks) <= limit]
@@ -216,25 +219,38 @@ def _dimensionality_by_dims(runs: list[dict]) -> str:
     return _data_uri(figure)
 
 
-def _heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}") -> str:
+def _heatmap(labels: list[str], values: np.ndarray, colorbar_label: str, number_format: str = "{:.0f}",
+             centred: bool = False) -> str:
     """A symmetric matrix over runs; the diagonal and missing (NaN) cells are left empty. Sized to its
-    content: a cell is large enough for its number at 9 pt, whatever the number of runs."""
-    cell = 0.5 if len(labels) <= 16 else 0.32
+    content: a cell is large enough for its number (7 pt at the least: 9 px as shown), whatever the
+    number of runs. ``centred``: a diverging scale with 0 (the baseline) white."""
+    cell = 0.5 if len(labels) <= 16 else 0.36
     longest = max((len(label) for label in labels), default=1) * 0.075  # inches for the tick labels
     side = cell * len(labels)
     figure = Figure(figsize=(side + longest + 1.6, side + longest + 0.4), layout="constrained")
     axes = figure.add_subplot()
     shown = np.ma.masked_where(np.eye(len(labels), dtype=bool) | np.isnan(values), values)
-    image = axes.imshow(shown, cmap="Blues", vmin=min(0.0, float(np.nanmin(values)) if np.isfinite(values).any() else 0.0))
+    finite = np.isfinite(values).any()
+    if centred:
+        reach = float(np.nanmax(np.abs(values))) if finite else 1.0
+        image = axes.imshow(shown, cmap="RdBu_r", vmin=-(reach or 1.0), vmax=reach or 1.0)
+    else:
+        image = axes.imshow(shown, cmap="Blues", vmin=min(0.0, float(np.nanmin(values)) if finite else 0.0))
     axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=9)
     axes.set_yticks(range(len(labels)), labels, fontsize=9)
-    top = np.nanmax(values) if np.isfinite(values).any() else 1
+    top = np.nanmax(np.abs(values) if centred else values) if finite else 1
     for (row, column), value in np.ndenumerate(values):
         if row != column and np.isfinite(value):
-            axes.text(column, row, number_format.format(value), ha="center", va="center",
-                      fontsize=9 if len(labels) <= 16 else 6, color="white" if value > top * 0.6 else "#222")
+            strong = (abs(value) if centred else value) > top * 0.6
+            axes.text(column, row, _no_minus_zero(number_format.format(value)), ha="center", va="center",
+                      fontsize=9 if len(labels) <= 16 else 7, color="white" if strong else "#222")
     figure.colorbar(image, ax=axes, shrink=0.8, label=colorbar_label)
     return _data_uri(figure)
+
+
+def _no_minus_zero(text: str) -> str:
+    """"-0" and "-0.00" read as 0: a value that rounds to zero has no sign."""
+    return text.lstrip("-") if text.startswith("-") and not text.strip("-0.") else text
 
 
 def _panels_of_distributions(panels: dict[str, dict[str, list[float]]], value_label: str) -> str:
@@ -299,7 +315,7 @@ def _beta_against_ratio(points: dict[str, tuple[np.ndarray, np.ndarray]], arora_
 def _distributions(groups: dict[str, np.ndarray], xlabel: str) -> str:
     """One horizontal box plot per group (e.g. per model), the points over it."""
     labels = list(groups)
-    figure = Figure(figsize=(7.0, 0.45 * len(labels) + 1.4), layout="constrained")
+    figure = Figure(figsize=(6.4, 0.45 * len(labels) + 1.4), layout="constrained")
     axes = figure.add_subplot()
     axes.boxplot([groups[label] for label in labels], vert=False, widths=0.6, showfliers=False)
     for row, label in enumerate(labels, start=1):
@@ -312,7 +328,7 @@ def _distributions(groups: dict[str, np.ndarray], xlabel: str) -> str:
 
 def _lines(series: dict[str, tuple[np.ndarray, np.ndarray]], xlabel: str, ylabel: str) -> str:
     """One line per series (e.g. per model) over a shared x axis."""
-    figure = Figure(figsize=(6.5, 4.0), layout="constrained")
+    figure = Figure(figsize=(6.4, 4.0), layout="constrained")
     axes = figure.add_subplot()
     for label, (x, y) in series.items():
         axes.plot(x, y, marker="o", markersize=3, linewidth=1.2, label=label)

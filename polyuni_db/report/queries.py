@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from polyuni_db.verdict import VERDICT  # noqa: F401  (the report's first table)
+
 # Seed sweeps of small models (the blog preset trains each toy configuration over 20 seeds): the
 # page lists each configuration's first seed only and counts the rest (SEED_SWEEPS), so that
 # hundreds of toy runs do not bury the study's models; Approach 1 summarises every seed.
@@ -15,6 +17,16 @@ RUNS = f"""SELECT label, source, coalesce(corpus, model_name) AS "model or corpu
 FROM run_summary
 WHERE NOT ({FURTHER_SEED})
 ORDER BY source, corpus, dim, seed, label"""
+
+# The runs at a glance, every seed counted: what kind, how many, on what, at which sizes.
+RUNS_SUMMARY = """SELECT source, model_name AS "algorithm or model", count(*) AS runs,
+       string_agg(DISTINCT corpus, ', ' ORDER BY corpus) AS corpora,
+       array_to_string(list(DISTINCT dim ORDER BY dim), ', ') AS dimensions,
+       array_to_string(list(DISTINCT seed ORDER BY seed) FILTER (WHERE seed IS NOT NULL), ', ') AS seeds,
+       count(*) FILTER (WHERE mlflow_status = 'logged') AS "logged in MLflow"
+FROM run_summary
+GROUP BY ALL
+ORDER BY source, model_name"""
 
 SEED_SWEEPS = f"""SELECT count(*) AS runs, count(DISTINCT (corpus, dim)) AS configurations,
        min(seed) AS first_seed, max(seed) AS last_seed
@@ -71,8 +83,9 @@ GROUP BY corpus, dim, variant ORDER BY corpus, dim, variant"""
 INTERFERENCE_SUMMARY = """SELECT corpus, dim, any_value(sample) AS sample, any_value(epochs) AS epochs,
        max(n_seeds) AS seeds, count(*) AS word_pairs,
        count(*) FILTER (WHERE share_interfering >= 0.9) AS "interfering in >= 90 % of seeds",
-       count(*) FILTER (WHERE initial_share_interfering >= 0.9) AS "initial vectors: the same",
+       count(*) FILTER (WHERE initial_share_interfering >= 0.9) AS "initial vectors: >= 90 %",
        count(*) FILTER (WHERE share_interfering <= 0.1) AS "interfering in <= 10 %",
+       count(*) FILTER (WHERE initial_share_interfering <= 0.1) AS "initial vectors: <= 10 %",
        round(avg(share_interfering), 3) AS mean_share, round(any_value(random_share), 3) AS random_share
 FROM pair_interference
 WHERE n_seeds >= 2
@@ -123,6 +136,28 @@ FROM difference_comparison AS d
 JOIN run_summary AS r USING (run_id)
 ORDER BY d.word_a, d.word_b, d.label"""
 
+# Approach 2 across models: do two models share the neighbours of the same difference vector, beside
+# two unrelated pairs' lists of the same two runs (the null) and two seeds of one configuration (the
+# ceiling)? By what separates the two runs; a run against its own rotation is left out (a control).
+DIFFERENCE_AGREEMENT = """SELECT coalesce(contrast, 'a pretrained or planted run, or not compared') AS "what separates the two runs",
+       count(DISTINCT (label_a, label_b)) AS "pairs of runs", count(*) AS "word pairs × pairs of runs",
+       round(avg(agreement), 3) AS "mean shared neighbours", round(avg(null_agreement), 3) AS "null: other word pairs"
+FROM difference_agreement
+WHERE NOT rotation
+GROUP BY 1
+ORDER BY CASE "what separates the two runs" WHEN 'other seed' THEN 0 ELSE 1 END, 1"""
+
+DIFFERENCE_AGREEMENT_BY_PAIR = """SELECT word_a || ' − ' || word_b AS "word pair",
+       count(*) FILTER (WHERE contrast IS DISTINCT FROM 'other seed') AS "pairs of runs",
+       round(avg(agreement) FILTER (WHERE contrast IS DISTINCT FROM 'other seed'), 3) AS "mean shared neighbours",
+       round(avg(null_agreement) FILTER (WHERE contrast IS DISTINCT FROM 'other seed'), 3) AS "null: other word pairs",
+       count(*) FILTER (WHERE contrast = 'other seed') AS "seed pairs",
+       round(avg(agreement) FILTER (WHERE contrast = 'other seed'), 3) AS "ceiling: two seeds"
+FROM difference_agreement
+WHERE NOT rotation
+GROUP BY ALL
+ORDER BY 1"""
+
 # Approach 3: dimension words.
 DIMENSION_WORDS = f"""SELECT label, dimension,
        list(word ORDER BY rank) AS words,
@@ -160,6 +195,23 @@ LEFT JOIN similarity_scores AS r
 WHERE a.vocab_size > 1000 AND b.vocab_size > 1000
 ORDER BY o.label_a, o.label_b"""
 
+# The headline table summarised by what separates the two models: the full table is behind a block.
+OVERLAP_BY_CONTRAST = """SELECT CASE WHEN f.contrast IS NOT NULL THEN f.contrast
+            WHEN a.source <> 'train' OR b.source <> 'train' THEN 'with a pretrained or rotated model'
+            ELSE 'trained runs not compared pairwise' END AS "what separates the two models",
+       count(*) AS "pairs of models", round(avg(o.n_common), 1) AS "mean words in common",
+       round(avg(o.expected_common), 2) AS "mean uniform chance", round(avg(r.null_mean), 1) AS "mean random axes",
+       count(*) FILTER (WHERE r.p_value < 0.05) AS "pairs beating random axes (p < 0.05)"
+FROM model_overlap AS o
+JOIN run_summary AS a ON a.label = o.label_a
+JOIN run_summary AS b ON b.label = o.label_b
+LEFT JOIN pair_factors AS f ON f.label_a = o.label_a AND f.label_b = o.label_b
+LEFT JOIN similarity_scores AS r
+    ON r.label_a = o.label_a AND r.label_b = o.label_b AND r.metric = 'axis_overlap_rotation_null'
+WHERE a.vocab_size > 1000 AND b.vocab_size > 1000
+GROUP BY 1
+ORDER BY CASE "what separates the two models" WHEN 'other seed' THEN 0 ELSE 1 END, 1"""
+
 # The reading above the headline table: how many of its pairs beat uniform chance, and random axes.
 OVERLAP_READING = """SELECT count(*) AS pairs,
        count(*) FILTER (WHERE o.p_value < 0.05) AS beat_chance,
@@ -180,7 +232,8 @@ WHERE a.vocab_size > 1000 AND b.vocab_size > 1000"""
 # Minimal models (at most 1,000 words), by pair of corpora: nearly every word of such a model is a
 # dimension word, so what two of them share is the vocabulary their corpora share.
 OVERLAP_MINIMAL = """SELECT least(a.corpus, b.corpus) AS "corpus 1", greatest(a.corpus, b.corpus) AS "corpus 2",
-       count(*) AS "model pairs", min(o.n_common) AS "fewest in common", max(o.n_common) AS "most in common",
+       count(*) AS "model pairs", round(avg(o.n_common), 2) AS "mean in common",
+       min(o.n_common) AS "fewest in common", max(o.n_common) AS "most in common",
        max(o.n_shared_vocab) AS "shared vocab", round(avg(o.expected_common), 2) AS "mean uniform chance"
 FROM model_overlap AS o
 JOIN run_summary AS a ON a.label = o.label_a
@@ -189,18 +242,28 @@ WHERE a.vocab_size <= 1000 AND b.vocab_size <= 1000 AND (o.n_common > 0 OR a.cor
 GROUP BY ALL
 ORDER BY 1, 2"""
 
-SETTINGS = f"""SELECT label, source,
-       coalesce(parameters->'vectors'->>'name', parameters->'vectors'->'corpus'->>'name') AS model_or_corpus,
-       dim, seed,
-       nullif(concat_ws(' ', 'sg=' || (parameters->'vectors'->>'sg'), 'window=' || (parameters->'vectors'->>'window'),
-                        'min_count=' || (parameters->'vectors'->>'min_count'),
-                        'epochs=' || (parameters->'vectors'->>'epochs'),
-                        'workers=' || (parameters->'vectors'->>'workers')), '') AS training,
-       parameters->'vectors'->>'gensim' AS gensim, top_k,
-       array_to_string(from_json(parameters->'analysis'->'pairs', '["VARCHAR"]'), ' ') AS pairs,
-       left(fingerprint, 12) AS fingerprint
-FROM runs WHERE status = 'complete' AND NOT ({FURTHER_SEED})
-ORDER BY label"""
+# Every setting that separates two runs: beside the columns, each training setting whose value is
+# not the same in every run that has it (sample separates the published minimal runs from the trained).
+SETTINGS = f"""WITH settings AS (
+    SELECT r.label, k.key, json_extract_string(r.parameters->'vectors', '$."' || k.key || '"') AS value
+    FROM runs AS r, unnest(json_keys(r.parameters->'vectors')) AS k(key)
+    WHERE r.status = 'complete'
+), varying AS (
+    SELECT key FROM settings
+    WHERE key NOT IN ('source', 'corpus', 'name', 'dim', 'seed')
+    GROUP BY key HAVING count(DISTINCT coalesce(value, 'none')) > 1
+), training AS (
+    SELECT label, string_agg(key || '=' || coalesce(value, 'none'), ' ' ORDER BY key) AS settings
+    FROM settings JOIN varying USING (key) GROUP BY label
+)
+SELECT r.label, r.source, r.model_name AS "algorithm or model",
+       coalesce(r.parameters->'vectors'->>'name', r.parameters->'vectors'->'corpus'->>'name') AS model_or_corpus,
+       r.dim, r.seed, t.settings AS "settings that differ between runs", r.top_k,
+       array_to_string(from_json(r.parameters->'analysis'->'pairs', '["VARCHAR"]'), ' ') AS pairs,
+       left(r.fingerprint, 12) AS fingerprint
+FROM runs AS r LEFT JOIN training AS t USING (label)
+WHERE r.status = 'complete' AND NOT ({FURTHER_SEED})
+ORDER BY r.label"""
 
 
 @dataclass(frozen=True)
@@ -288,17 +351,12 @@ FINDINGS = """SELECT
     (SELECT count(*) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_pairs,
     (SELECT avg(n_common) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_common,
     (SELECT avg(expected_common) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_expected,
-    (SELECT avg(mutual_knn_calibrated) FROM sweep_pairs WHERE comparison = 'seeds') AS seed_knn_z,
     (SELECT avg(r.null_mean) FROM sweep_pairs AS s JOIN similarity_scores AS r
         ON r.label_a = s.label_a AND r.label_b = s.label_b AND r.metric = 'axis_overlap_rotation_null'
      WHERE s.comparison = 'seeds') AS seed_rotation_null,
-    (SELECT avg(r.calibrated) FROM sweep_pairs AS s JOIN similarity_scores AS r
-        ON r.label_a = s.label_a AND r.label_b = s.label_b AND r.metric = 'procrustes_overlap_5'
-     WHERE s.comparison = 'seeds') AS seed_procrustes_z,
     (SELECT count(*) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_pairs,
     (SELECT avg(n_common) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_common,
     (SELECT avg(expected_common) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_expected,
-    (SELECT avg(mutual_knn_calibrated) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_knn_z,
     (SELECT avg(mutual_knn) FROM sweep_pairs WHERE comparison = 'corpora') AS corpus_knn,
     (SELECT sum(n_untrained) / nullif(sum(n_common), 0) FROM overlap_attribution) AS share_untrained,
     (SELECT sum(n_frequent) / nullif(sum(n_common), 0) FROM overlap_attribution) AS share_frequent,
@@ -391,36 +449,47 @@ FROM pseudoword_recovery
 ORDER BY label, frequency_ratio"""
 
 # Features: polysemanticity without a basis.
-FEATURE_SETS = """SELECT label, seed, atoms, nonzero, words, n_fit, n_encoded, round(explained_variance, 3) AS "R²",
-       dead_atoms, round(seconds, 1) AS seconds
+FEATURE_SETS = """SELECT label, method, seed, atoms, n_reproducible AS "reproducible atoms", nonzero, words, n_fit,
+       n_encoded, round(explained_variance, 3) AS "R²", dead_atoms, round(seconds, 1) AS seconds
 FROM feature_set_summary
-ORDER BY label, atoms, seed"""
+ORDER BY label, method, atoms, seed"""
 
-FEATURE_UNIVERSALITY = """SELECT u.label_a AS "Model 1", u.label_b AS "Model 2", o.n_common AS "dimension words in common",
-       u.n_words AS "shared words", round(u.mean_matched_correlation, 3) AS "mean matched |r|",
-       round(u.null_mean, 3) AS "null mean", round(u.z, 1) AS z, u.p_value AS "p-value",
+# A comparison of two feature sets fitted from the same start (same seed, same words) is no evidence:
+# left out here, counted in SHARED_INITIALIZATION.
+FEATURE_UNIVERSALITY = """SELECT u.label_a || '@' || u.seed_a AS "Model 1", u.label_b || '@' || u.seed_b AS "Model 2",
+       o.n_common AS "dimension words in common", u.n_words AS "shared words",
+       u.n_atoms_a || ' / ' || u.n_atoms_b AS "reproducible atoms",
+       round(u.mean_matched_correlation, 3) AS "mean matched |r|", round(u.top_word_jaccard, 3) AS "top-word Jaccard",
+       round(u.null_mean, 3) AS "null mean", round(u.z, 1) AS z, u.p_value_text AS "p-value",
+       round(u.seed_ceiling_a, 3) AS "ceiling 1", round(u.seed_ceiling_b, 3) AS "ceiling 2",
        round(u.seed_ceiling, 3) AS "seed ceiling",
        u.n_matched_above_threshold AS "atoms matched above threshold", u.threshold,
-       round(u.null_above_threshold, 1) AS "null above threshold"
+       u.null_above_threshold AS "null above threshold"
 FROM feature_universality AS u
 LEFT JOIN model_overlap AS o ON o.label_a = u.label_a AND o.label_b = u.label_b
-ORDER BY u.label_a, u.label_b"""
+WHERE NOT coalesce(u.shared_initialization, false)
+ORDER BY u.label_a, u.label_b, u.seed_a, u.seed_b"""
 
-FEATURE_STABILITY = """SELECT label, atoms, seed_a, seed_b, round(mean_matched_cosine, 3) AS "mean matched cosine",
-       round(share_cosine_above_0_9, 3) AS "share above 0.9", round(mean_matched_correlation, 3) AS "mean matched |r|",
-       n_matched_above_threshold AS "atoms above threshold"
+SHARED_INITIALIZATION = """SELECT count(*) AS comparisons FROM feature_universality WHERE shared_initialization"""
+
+FEATURE_STABILITY = """SELECT label, method, atoms, seed_a, seed_b, n_atoms_a || ' / ' || n_atoms_b AS "reproducible atoms",
+       round(mean_matched_correlation, 3) AS "mean matched |r|", round(top_word_jaccard, 3) AS "top-word Jaccard",
+       round(mean_matched_correlation_all_atoms, 3) AS "mean matched |r|, every atom",
+       round(mean_matched_cosine, 3) AS "mean matched cosine", n_matched_above_threshold AS "atoms above threshold"
 FROM feature_stability
-ORDER BY label, atoms, seed_a, seed_b"""
+ORDER BY label, method, atoms, seed_a, seed_b"""
 
-MATCHED_FEATURES = """SELECT label_a, label_b, atom_a, atom_b, round(correlation, 3) AS "|r|", shared_top_words,
-       top_words_a[1:6] AS top_words_a, top_words_b[1:6] AS top_words_b
+MATCHED_FEATURES = """SELECT label_a || '@' || seed_a AS set_a, label_b || '@' || seed_b AS set_b, atom_a, atom_b,
+       round(correlation, 3) AS "|r|", shared_top_words, top_words_a[1:6] AS top_words_a, top_words_b[1:6] AS top_words_b
 FROM matched_features
-WHERE label_a <> label_b
-QUALIFY row_number() OVER (PARTITION BY label_a, label_b ORDER BY correlation DESC, atom_a) <= 8
+WHERE label_a <> label_b AND NOT coalesce(shared_initialization, false)
+QUALIFY row_number() OVER (PARTITION BY label_a, seed_a, label_b, seed_b ORDER BY correlation DESC, atom_a) <= 8
 ORDER BY label_a, label_b, correlation DESC"""
 
 FEATURE_SCORES = """SELECT s.label, s.seed, c.metric, round(c.value, 3) AS value, round(c.null_mean, 3) AS null_mean,
-       round(c.null_sd, 3) AS null_sd, round(c.calibrated, 1) AS calibrated, c.p_value AS "p-value", c.n
+       round(c.null_sd, 3) AS null_sd, round(c.calibrated, 1) AS calibrated,
+       CASE WHEN c.p_value_is_bound THEN '< ' || round(c.p_value, 4) ELSE CAST(round(c.p_value, 4) AS VARCHAR) END
+           AS "p-value", c.n
 FROM feature_set_scores AS c JOIN feature_set_summary AS s USING (feature_set_id)
 ORDER BY s.label, s.seed, c.metric"""
 

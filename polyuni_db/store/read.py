@@ -254,3 +254,28 @@ def pseudoword_null_pairs(path: Path, run_id: int, lock_timeout: float = DEFAULT
             [run_id]).to_arrow_table().to_pylist()
     finally:
         connection.close()
+
+
+def query_dicts(path: Path, query: str, parameters: list | None = None,
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[dict]:
+    """The rows of one of our own queries, values passed as parameters (never pasted into the SQL)."""
+    connection = connect(path, read_only=True, lock_timeout=lock_timeout)
+    try:
+        return connection.execute(query, parameters or []).to_arrow_table().to_pylist()
+    finally:
+        connection.close()
+
+
+def has_relation(path: Path, name: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> bool:
+    """Whether the database has a table or view of this name (a view a later revision adds)."""
+    return bool(query_dicts(path, "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name],
+                            lock_timeout))
+
+
+def recorded_experiment(path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> tuple[str, str | None] | None:
+    """(name, id) of the MLflow experiment the database logged to last, or None (no database, none
+    recorded, or a schema older than revision 0009: its writer records 'polyuni-db' on upgrade)."""
+    if not database_file(path).exists() or not has_relation(path, "mlflow_experiment", lock_timeout):
+        return None
+    found = query_dicts(path, "SELECT experiment_name, experiment_id FROM mlflow_experiment", None, lock_timeout)
+    return (found[0]["experiment_name"], found[0]["experiment_id"]) if found else None

@@ -31,7 +31,8 @@ def commit_result(db_path: Path, result: Result, lock_timeout: float = DEFAULT_L
         tables = dict(result.tables)
         senses = tables.pop("wordnet_senses")
         try:
-            return write_feature_set(db_path, {**row, "dictionary_path": dictionary_path}, tables, senses, lock_timeout)
+            return write_feature_set(db_path, {**row, "dictionary_path": dictionary_path}, tables, senses,
+                                     replace=False, lock_timeout=lock_timeout).feature_set_id
         except BaseException:  # not stored: neither is its dictionary
             if new:
                 discard_vectors(db_path, dictionary_path)

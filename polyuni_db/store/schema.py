@@ -250,8 +250,51 @@ class UnavailableSource(Base):
     attempted_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class MlflowExperiment(Base):
+    """The MLflow experiment the database logs to when none is chosen: the one it logged to last
+    (one row). Revision 0009 records 'polyuni-db', where every database logged before, for a
+    database with logged runs; experiment_id is checked against the tracking store before use."""
+
+    __tablename__ = "mlflow_experiment"
+
+    experiment_name: Mapped[str] = mapped_column(String, primary_key=True)
+    experiment_id: Mapped[str | None] = mapped_column(String)  # null until logged to since revision 0009
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Study(Base):
+    """One `polyuni study` or `polyuni sweep` that finished: its settings, how it was run, and its
+    MLflow parent run, whose children are the runs it computed."""
+
+    __tablename__ = "studies"
+
+    study_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String)  # 'study' | 'sweep'
+    name: Mapped[str] = mapped_column(String)  # the preset, or the sweep file's name
+    settings: Mapped[dict] = mapped_column(JSON)  # the preset's settings, or the sweep file's text
+    command: Mapped[str] = mapped_column(String)  # the command line
+    executor: Mapped[str] = mapped_column(String)
+    versions: Mapped[dict] = mapped_column(JSON)  # polyuni-db, gensim, mlflow
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    wall_seconds: Mapped[float] = mapped_column(Double)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String)  # the parent run
+    mlflow_status: Mapped[str] = mapped_column(String)  # 'pending' | 'logged' | 'failed' | 'skipped'
+
+
+class StudyRun(Base):
+    """The runs of a study: computed by it (its MLflow children), or stored before and reused."""
+
+    __tablename__ = "study_runs"
+
+    study_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reused: Mapped[bool] = mapped_column(Boolean)  # stored before: tagged in MLflow, not logged again
+
+
 class FeatureSet(Base):
-    """A sparse dictionary learnt on one run's words (Arora et al. 2018): its settings and fit."""
+    """A dictionary of atoms learnt on one run's words, with every word's sparse codes: 'ica', the
+    independent components of several fits from independent starts, each atom scored by how often
+    it reappears; 'omp', an overcomplete dictionary fitted once (Arora et al. 2018)."""
 
     __tablename__ = "feature_sets"
 
@@ -263,6 +306,9 @@ class FeatureSet(Base):
     nonzero: Mapped[int] = mapped_column(Integer)  # atoms per word (OMP)
     words: Mapped[int] = mapped_column(Integer)  # most frequent trained words asked for the fit
     seed: Mapped[int] = mapped_column(Integer)
+    # added by revision 0010, which DuckDB can add only as nullable columns (with defaults: 'omp', 1)
+    method: Mapped[str | None] = mapped_column(String)  # 'ica' | 'omp'
+    fits: Mapped[int | None] = mapped_column(Integer)  # independent fits the atoms are scored against
     n_fit: Mapped[int] = mapped_column(Integer)  # words the dictionary was fitted on
     n_encoded: Mapped[int] = mapped_column(Integer)  # words encoded (every word with a direction)
     explained_variance: Mapped[float] = mapped_column(Double)  # R² of the unit vectors' reconstruction
@@ -274,7 +320,9 @@ class FeatureSet(Base):
 
 
 class Feature(Base):
-    """Each atom's top words: the words with its largest activations among the fitted words."""
+    """Each atom's top words among the fitted words, ranked by ``activation``: since revision 0010 the
+    projection x·atom (unit x), before it (method 'omp' sets stored then) the largest code. A column
+    is never renamed here: databases of every revision upgrade with their rows."""
 
     __tablename__ = "features"
 
@@ -319,6 +367,8 @@ class AtomScore(Base):
     supersense_purity: Mapped[float | None] = mapped_column(Double)
     supersense: Mapped[str | None] = mapped_column(String)  # the most shared lexname
     n_wordnet_words: Mapped[int] = mapped_column(Integer)
+    reproducibility: Mapped[float | None] = mapped_column(Double)  # share of the fits it appears in (NULL: one fit)
+    reappear_cosine: Mapped[float | None] = mapped_column(Double)  # mean best |cosine| in the other fits
 
 
 class FeatureSetScore(Base):
@@ -333,6 +383,7 @@ class FeatureSetScore(Base):
     null_sd: Mapped[float | None] = mapped_column(Double)
     calibrated: Mapped[float | None] = mapped_column(Double)
     p_value: Mapped[float | None] = mapped_column(Double)
+    p_value_is_bound: Mapped[bool | None] = mapped_column(Boolean)  # no null draw reached the value: p < 1/(R+1)
     n: Mapped[int] = mapped_column(Integer)
 
 
@@ -347,7 +398,7 @@ class WordnetSense(Base):
 
 
 class FeatureMatch(Base):
-    """Atoms of feature set a matched one to one (Hungarian) with atoms of feature set b."""
+    """Reproducible atoms of feature set a matched one to one (Hungarian) with those of feature set b."""
 
     __tablename__ = "feature_matches"
 
@@ -380,6 +431,12 @@ class FeatureMatchScore(Base):
     null_above_threshold: Mapped[float | None] = mapped_column(Double)  # mean over the shuffles
     mean_matched_cosine: Mapped[float | None] = mapped_column(Double)  # decoder cosines: same run only
     share_cosine_above_0_9: Mapped[float | None] = mapped_column(Double)
+    n_atoms_a: Mapped[int | None] = mapped_column(Integer)  # reproducible atoms of a that were matched
+    n_atoms_b: Mapped[int | None] = mapped_column(Integer)
+    mean_matched_correlation_all_atoms: Mapped[float | None] = mapped_column(Double)  # every atom, reproducible or not
+    top_word_jaccard: Mapped[float | None] = mapped_column(Double)  # mean Jaccard of matched atoms' top words
+    shared_initialization: Mapped[bool | None] = mapped_column(Boolean)  # same seed, same fitted words: not evidence
+    p_value_is_bound: Mapped[bool | None] = mapped_column(Boolean)
     parameters: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -388,6 +445,24 @@ class FeatureMatchScore(Base):
 FEATURE_SET_TABLES = tuple(
     model.__tablename__ for model in (Feature, WordFeature, AtomLoading, AtomScore, FeatureSetScore)
 )
+
+
+class VerdictInterval(Base):
+    """The bootstrap interval of one verdict question's effect size over its items (view verdict_items):
+    written when a study or a comparison ends; the view verdict shows it while ``n_items`` still matches."""
+
+    __tablename__ = "verdict_intervals"
+
+    question: Mapped[str] = mapped_column(String, primary_key=True)
+    item_group: Mapped[str] = mapped_column(String, primary_key=True)
+    n_items: Mapped[int] = mapped_column(Integer)
+    effect_size: Mapped[float | None] = mapped_column(Double)
+    ci_low: Mapped[float | None] = mapped_column(Double)
+    ci_high: Mapped[float | None] = mapped_column(Double)
+    confidence: Mapped[float] = mapped_column(Double)
+    n_resamples: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String)  # scipy.stats.bootstrap's
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 # Arrow types of the column types above: what rows handed to the database (and bundles' Parquet

@@ -18,10 +18,14 @@ from polyuni_db.store.schema import (
     Base,
     PSEUDOWORD_MEASURES,
     FeatureSet,
+    MlflowExperiment,
     PseudowordAlignment,
     Run,
     Similarity,
+    Study,
+    StudyRun,
     UnavailableSource,
+    VerdictInterval,
 )
 from polyuni_db.store.vectors import discard_vectors
 
@@ -242,3 +246,52 @@ def record_unavailable(path: Path, label: str, requested: str, reason: str,
                 label=label, requested=requested, reason=reason,
                 attempted_at=datetime.now(timezone.utc).replace(tzinfo=None),
             ))
+
+
+def record_experiment(path: Path, name: str, experiment_id: str,
+                      lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    """The MLflow experiment the database logged to: where it logs next when none is chosen."""
+    from datetime import datetime, timezone
+
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            connection.execute(sa.delete(MlflowExperiment))
+            connection.execute(sa.insert(MlflowExperiment).values(
+                experiment_name=name, experiment_id=experiment_id,
+                recorded_at=datetime.now(timezone.utc).replace(tzinfo=None)))
+
+
+def record_study(path: Path, study: dict, runs: dict[int, bool], lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int:
+    """Store a finished study or sweep (the ``studies`` columns other than study_id) and its runs
+    (run id -> reused); returns its study_id."""
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            study_id = connection.execute(
+                sa.select(sa.func.coalesce(sa.func.max(Study.study_id), 0) + 1)).scalar_one()
+            connection.execute(sa.insert(Study).values(study_id=study_id, **study))
+            if runs:
+                connection.execute(sa.insert(StudyRun), [
+                    {"study_id": study_id, "run_id": run_id, "reused": reused} for run_id, reused in runs.items()])
+    return study_id
+
+
+def set_study_mlflow(path: Path, study_id: int, mlflow_run_id: str | None, status: str,
+                     lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection, connection.begin():
+        connection.execute(sa.update(Study).where(Study.study_id == study_id).values(
+            mlflow_run_id=mlflow_run_id, mlflow_status=status))
+
+
+def write_verdict_intervals(path: Path, rows: list[dict], lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    """Replace every verdict interval (rows as in ``verdict_intervals``) in one transaction."""
+    from datetime import datetime, timezone
+
+    created_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    with sqlalchemy_connection(path, lock_timeout=lock_timeout) as connection:
+        upgrade(connection)
+        with connection.begin():
+            connection.execute(sa.delete(VerdictInterval))
+            if rows:
+                connection.execute(sa.insert(VerdictInterval), [{**row, "created_at": created_at} for row in rows])
