@@ -390,12 +390,15 @@ def test_the_default_study_answers_every_question_with_an_interval(default_study
     for (_, cells), row in zip(shown, verdict):
         texts = [html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
                  for text in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", cells, flags=re.S)]
-        assert texts == [cell(row[column]) for column in columns]
+        assert texts == [cell(row[column]) for column in columns if column != "section"]
+        assert f'<a href="#{row["section"]}">' in cells and f'id="{row["section"]}"' in page  # the question links there
 
 
 def test_the_default_study_fills_every_section(default_study):
     _, _, page = default_study
     assert "not-run" not in page.replace(".not-run", "")  # the style sheet names the class; no element has it
+    # no Python object's repr leaked into the prose (a template reading dict.items instead of the key)
+    assert not re.search(r"<(?:built-in|bound) method|object at 0x", html.unescape(page))
     for section in ("approach-1", "approach-2", "approach-3", "controls", "families", "planted", "features"):
         assert f'id="{section}"' in page
 
@@ -434,9 +437,11 @@ def _smallest_figure_text(images) -> float:
     for source, shown_width in images:
         svg = base64.b64decode(source.split(",", 1)[1]).decode("utf-8")
         view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
-        sizes = [float(size) for size in re.findall(r"font: (?:\w+ )*([\d.]+)px", svg)]
+        # matplotlib writes either the shorthand (font: 9px 'DejaVu Sans') or font-size: 9px
+        sizes = [float(size) for size in re.findall(r"font(?:-size)?: (?:\w+ )*([\d.]+)px", svg)]
         if sizes:
             smallest = min(smallest, min(sizes) * shown_width / view_width)
+    assert smallest < float("inf"), "no figure text found: the size pattern no longer matches matplotlib's SVG"
     return smallest
 
 

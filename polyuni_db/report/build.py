@@ -93,7 +93,7 @@ def _minimal_models(connection) -> dict[str, dict]:
         title = f"Figure {dim - 1}" if corpus == STUDY_CORPUS and variant == "published" and dim in (2, 3, 4) else None
         entry["dims"].setdefault(dim, {"dim": dim, "published": None, "trained": None})[variant] = {
             "label": label, "dim": dim, "words": words, "title": title,
-            "figure": figures.superposition_grid(words, matrix, title, reach[corpus, dim]),
+            "figure": figures.superposition_grid(words, matrix, title, reach[corpus, dim], title is not None),
         }
     for corpus, entry in corpora.items():
         by_dim = entry.pop("dims")

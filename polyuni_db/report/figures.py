@@ -119,6 +119,9 @@ def _data_uri(figure: Figure) -> str:
 
 
 LABEL_FONT = 9  # points
+# The page's content column at 1,366 px is 1,246 px (12.98 inches at 96 px an inch): a wider figure
+# would be shown scaled down, its text below the size it was drawn at.
+PAGE_INCHES = 12.9
 # Where a point's label may go, tried in order: (dx, dy) in points from the point, and the alignment.
 _LABEL_SPOTS = [(4, 3, "left"), (4, -11, "left"), (-4, 3, "right"), (-4, -11, "right"),
                 (4, 13, "left"), (4, -21, "left"), (-4, 13, "right"), (-4, -21, "right"),
@@ -150,20 +153,22 @@ def _label_points(axes, words: list[str], xs: np.ndarray, ys: np.ndarray, points
 
 
 def _superposition_grid(words: list[str], vectors: np.ndarray, title: str | None = None,
-                        reach: float | None = None) -> str:
+                        reach: float | None = None, one_row: bool = False) -> str:
     """One scatter plot per pair of dimensions (i < j), as in the published Figures 1 to 3: each word
     a labelled point, red axes through the origin; labels placed so that they do not overlap. Every
     plot spans ±``reach`` (default: the largest coordinate) and a margin, so that figures compared
-    side by side share their axis range."""
+    side by side share their axis range. ``one_row``: every plot in one row across the page (three
+    columns otherwise)."""
     dims = vectors.shape[1]
     pairs = list(itertools.combinations(range(dims), 2))
-    columns = min(3, len(pairs))
+    columns = len(pairs) if one_row else min(3, len(pairs))
     rows = math.ceil(len(pairs) / columns)
-    figure = Figure(figsize=(2.7 * columns, 2.6 * rows + (0.4 if title else 0)), layout="constrained")
+    width = min(2.7, PAGE_INCHES / columns)  # a plot's share of the figure, in inches
+    figure = Figure(figsize=(width * columns, (width - 0.1) * rows + (0.4 if title else 0)), layout="constrained")
     if title:
         figure.suptitle(title, fontsize=12, fontweight="bold")
     limit = (reach or float(np.abs(vectors).max())) * 1.35 or 1.0
-    points_per_unit = 2.1 * 72 / (2 * limit)  # about 2.1 inches of axes across 2 * limit
+    points_per_unit = (width - 0.6) * 72 / (2 * limit)  # the axes span the plot but its labels, across 2 * limit
     # the same few ticks on every plot, laid out once: tick layout is half of the drawing time
     ticks = MaxNLocator(nbins=4, symmetric=True).tick_values(-limit, limit)
     ticks = ticks[np.abs(ticks) <= limit]
@@ -191,7 +196,7 @@ def _dimensionality_by_dims(runs: list[dict]) -> str:
     trained seeds as dots with their mean as a line, the published runs as open circles, and the
     dimensions per word (the value if the words shared the space evenly) dashed."""
     corpora = list(dict.fromkeys(run["corpus"] for run in runs))
-    figure = Figure(figsize=(2.9 * len(corpora), 3.2), layout="constrained")
+    figure = Figure(figsize=(min(2.9 * len(corpora), PAGE_INCHES), 3.2), layout="constrained")
     jitter = np.random.default_rng(0)  # a fixed spread of the seeds' dots, the same on every page
     for n, corpus in enumerate(corpora):
         axes = figure.add_subplot(1, len(corpora), n + 1, sharey=figure.axes[0] if n else None)

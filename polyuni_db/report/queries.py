@@ -461,7 +461,6 @@ FEATURE_UNIVERSALITY = """SELECT u.label_a || '@' || u.seed_a AS "Model 1", u.la
        u.n_atoms_a || ' / ' || u.n_atoms_b AS "reproducible atoms",
        round(u.mean_matched_correlation, 3) AS "mean matched |r|", round(u.top_word_jaccard, 3) AS "top-word Jaccard",
        round(u.null_mean, 3) AS "null mean", round(u.z, 1) AS z, u.p_value_text AS "p-value",
-       round(u.seed_ceiling_a, 3) AS "ceiling 1", round(u.seed_ceiling_b, 3) AS "ceiling 2",
        round(u.seed_ceiling, 3) AS "seed ceiling",
        u.n_matched_above_threshold AS "atoms matched above threshold", u.threshold,
        u.null_above_threshold AS "null above threshold"
