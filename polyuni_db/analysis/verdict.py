@@ -9,6 +9,7 @@ study happened to hold.
 """
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -50,9 +51,11 @@ def effect_interval(values, nulls, ceilings, confidence: float = CONFIDENCE, res
     if len(values) < 2 or np.ptp(np.stack([values, nulls, ceilings]), axis=1).max() == 0:
         # one item, or items all alike: resampling cannot move the estimate
         return Interval(point, None, None) if len(values) < 2 else Interval(point, point, point)
-    result = stats.bootstrap((values, nulls, ceilings), effect_size, paired=True, vectorized=True,
-                             confidence_level=confidence, n_resamples=resamples, method=METHOD,
-                             random_state=np.random.default_rng(seed))
+    with warnings.catch_warnings():  # resamples without a span give NaN bounds, handled below
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        result = stats.bootstrap((values, nulls, ceilings), effect_size, paired=True, vectorized=True,
+                                 confidence_level=confidence, n_resamples=resamples, method=METHOD,
+                                 random_state=np.random.default_rng(seed))
     low, high = result.confidence_interval
     if np.isnan(low) or np.isnan(high):  # some resamples had no span between null and ceiling
         return Interval(point, None, None)
