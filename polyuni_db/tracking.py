@@ -509,18 +509,16 @@ def _run_metrics(db_path: Path, run_id: int, lock_timeout: float) -> dict[str, f
 
 
 def _verdict_metrics(db_path: Path, lock_timeout: float) -> dict[str, float]:
-    """The verdict's rows (the view ``verdict``, where the schema has it) for the study run: every
-    number of a row as ``verdict.COLUMN/QUESTION`` (with the row's item group, when it has one)."""
-    from polyuni_db.store.read import has_relation, query_dicts
+    """The verdict's rows (``verdict.verdict_rows``) for the study run: every number of a row as
+    ``verdict.COLUMN/QUESTION``."""
+    from polyuni_db.verdict import verdict_rows
 
-    if not has_relation(db_path, "verdict", lock_timeout):
-        return {}
+    columns, rows = verdict_rows(db_path, lock_timeout)
     metrics = {}
-    for row in query_dicts(db_path, "SELECT * FROM verdict", None, lock_timeout):
-        question = " ".join(str(row[column]) for column in ("question", "item_group") if row.get(column))
+    for row in (dict(zip(columns, values)) for values in rows):
         for column, value in row.items():
             if isinstance(value, numbers.Number) and not isinstance(value, bool):  # DuckDB gives DECIMAL as Decimal
-                metrics[metric_key(f"verdict.{column}", question)] = float(value)
+                metrics[metric_key(f"verdict.{column}", row["question"])] = float(value)
     return metrics
 
 

@@ -206,7 +206,7 @@ def test_metric_names_are_ones_mlflow_takes_whatever_the_labels():
         assert key.startswith("linear_cka.effect/")
 
 
-def test_the_verdict_s_rows_become_metrics_of_the_study_run_once_the_schema_has_the_view(tmp_path):
+def test_the_verdict_s_rows_become_metrics_of_the_study_run(tmp_path):
     import duckdb
 
     from polyuni_db.store.read import init
@@ -214,7 +214,7 @@ def test_the_verdict_s_rows_become_metrics_of_the_study_run_once_the_schema_has_
 
     db = tmp_path / "v.duckdb"
     init(db)
-    assert _verdict_metrics(db, 5) == {}
+    assert _verdict_metrics(db, 5) == {}  # nothing measured yet: the verdict holds no numbers
     with duckdb.connect(str(db)) as connection:  # a stand-in of the report's view, with numbers to log
         connection.execute("""CREATE OR REPLACE VIEW verdict AS SELECT * FROM (VALUES
             ('features', 0.4, 0.1, NULL, 'mean matched'), ('planted polysemy', 0.9, 0.2, 0.7, NULL))
