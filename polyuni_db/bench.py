@@ -152,7 +152,7 @@ def bench_features(words: int | None = None, n_jobs: int = 2, n_top: int = 20) -
     from threadpoolctl import threadpool_limits
 
     from polyuni_db.analysis import features as kernels
-    from polyuni_db.features import DEFAULT_WORDS, OMP_ATOMS, OMP_NONZERO, ica_nonzero
+    from polyuni_db.derived.features import DEFAULT_WORDS, OMP_ATOMS, OMP_NONZERO, ica_nonzero
     from polyuni_db.sources.pretrained import GLOVE_50, PretrainedSource
 
     words = DEFAULT_WORDS if words is None else words  # the feature sets' default: 20,000

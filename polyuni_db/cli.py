@@ -15,8 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from polyuni_db.errors import PolyuniError, quiet_numerics
-from polyuni_db.executor import DEFAULT_EXECUTOR, EXECUTOR_HELP
-from polyuni_db.findings import DEFAULT_PAIRS
+from polyuni_db.runs.executor import DEFAULT_EXECUTOR, EXECUTOR_HELP
+from polyuni_db.runs.findings import DEFAULT_PAIRS
 from polyuni_db.sources.files import FORMATS
 from polyuni_db.sources.trained import TrainParams
 from polyuni_db.sources.training import ALGORITHMS
@@ -145,7 +145,7 @@ def _feature_set_name(text: str) -> tuple[str, int]:
 
 
 def _label(text: str) -> str:
-    from polyuni_db.labels import label_problem
+    from polyuni_db.runs.labels import label_problem
 
     if problem := label_problem(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a label: {problem}")
@@ -619,11 +619,11 @@ def _print_result(result, notes: bool = True) -> None:
 
 
 def _ingest(args, db: Path) -> None:
-    from polyuni_db.findings import AnalysisSettings
-    from polyuni_db.pipeline import ingest
+    from polyuni_db.runs.findings import AnalysisSettings
+    from polyuni_db.runs.pipeline import ingest
 
     if args.source == "control" and args.control == "filter":  # a variant of stored runs, no new run
-        from polyuni_db.compare import add_filtered_variant
+        from polyuni_db.derived.compare import add_filtered_variant
 
         for label in args.of:
             n_words = add_filtered_variant(db, label, args.min_count, lock_timeout=args.lock_timeout)
@@ -650,7 +650,7 @@ def _ingest(args, db: Path) -> None:
         else:
             _train_grid(args, db, settings, grid)
     elif args.control == "rotate":
-        from polyuni_db.compare import record_rotation_check
+        from polyuni_db.derived.compare import record_rotation_check
         from polyuni_db.sources.control import RotationSource
 
         result = ingest(RotationSource(db, args.of, args.seed), db, label=args.label, **common)
@@ -690,8 +690,8 @@ def _given(args, names) -> dict:
 
 def _train_grid(args, db: Path, settings, grid: list) -> None:
     """Every (dimension, seed) of the grid on the executor; one that fails is reported, the others go on."""
-    from polyuni_db.executor import run_all
-    from polyuni_db.sweep import PlannedRun
+    from polyuni_db.runs.executor import run_all
+    from polyuni_db.runs.sweep import PlannedRun
 
     runs = [PlannedRun(label or source.default_label(), f"{source.algorithm} on {source.corpus.name}, {source.dim} "
                      f"dimensions, seed {getattr(source, 'seed', None)}", lambda db_path, source=source: (source, settings))
@@ -717,7 +717,7 @@ def _show_outcome(outcome) -> None:
 
 
 def _ingest_planted(source, db: Path, label: str | None, args, common: dict) -> None:
-    from polyuni_db.planted import ingest_planted
+    from polyuni_db.derived.planted import ingest_planted
 
     # a --label template names the reference too, by the original corpus's name
     reference_label = args.label.format(corpus=source.corpus.base.name, algorithm=source.algorithm, dim=source.dim,
@@ -782,7 +782,7 @@ def _training_grid(args):
 def _runs(args, db: Path) -> None:
     from polyuni_db.store.read import list_runs
 
-    from polyuni_db.tracking import describe_experiment
+    from polyuni_db.runs.tracking import describe_experiment
 
     columns, rows = list_runs(db, args.lock_timeout, like=args.like, source=args.source, corpus=args.corpus)
     if not rows and args.format == "table":
@@ -883,7 +883,7 @@ def run(argv: list[str] | None = None) -> None:
     args.command_line = shlex.join(["polyuni", *(sys.argv[1:] if argv is None else argv)])
     db = args.db or default_db_path()
     if getattr(args, "experiment", None):
-        from polyuni_db.tracking import experiment_chosen
+        from polyuni_db.runs.tracking import experiment_chosen
 
         with experiment_chosen(args.experiment):
             _dispatch(args, db)
@@ -903,8 +903,8 @@ def _dispatch(args, db: Path) -> None:
     elif args.command == "sql":
         _sql(args, db)
     elif args.command == "compare":
-        from polyuni_db.compare import compare, rotation_nulls
-        from polyuni_db.verdict import record_verdict
+        from polyuni_db.derived.instruments import compare, rotation_nulls
+        from polyuni_db.derived.verdict import record_verdict
 
         if args.axes_only:
             stored = rotation_nulls(db, args.labels, args.permutations, args.seed, Bars(), args.lock_timeout)
@@ -932,8 +932,8 @@ def _dispatch(args, db: Path) -> None:
 
 
 def _mlflow_sync(db: Path, lock_timeout: float) -> None:
-    from polyuni_db.pipeline import sync_mlflow
-    from polyuni_db.tracking import sync_studies
+    from polyuni_db.runs.pipeline import sync_mlflow
+    from polyuni_db.runs.tracking import sync_studies
 
     results = sync_mlflow(db, lock_timeout)  # runs first: a study's children before the study
     for result in results:
@@ -954,7 +954,7 @@ def _print_study(kind: str, name: str, mlflow_run_id: str | None, error: str | N
 
 
 def _report(args, db: Path) -> None:
-    from polyuni_db.tracking import log_report, report_study_run
+    from polyuni_db.runs.tracking import log_report, report_study_run
 
     study = report_study_run(db, args.lock_timeout) if args.mlflow else None  # before any work
     _report_page(db, args.out, args.lock_timeout)
@@ -1015,7 +1015,7 @@ def _study(args, db: Path) -> None:
     from collections import Counter
 
     from polyuni_db.study import DEFAULT_PRESET, preset_path, presets, run_study
-    from polyuni_db.tracking import study_run
+    from polyuni_db.runs.tracking import study_run
 
     if args.list:
         for name, description in presets().items():
@@ -1088,8 +1088,8 @@ def _fail_if_any(failed: list, total: int) -> None:
 
 
 def _sweep(args, db: Path) -> None:
-    from polyuni_db.sweep import run_sweep
-    from polyuni_db.tracking import study_run
+    from polyuni_db.runs.sweep import run_sweep
+    from polyuni_db.runs.tracking import study_run
 
     settings, files = {"file": str(args.file)}, _sweep_files(args.file)
     with study_run(db, "sweep", args.file.name, settings, args.executor, args.command_line, files,
@@ -1116,8 +1116,8 @@ def _sweep_files(path: Path) -> dict[str, str]:
 
 
 def _import(args, db: Path) -> None:
-    from polyuni_db.bundle import find_bundles, read_bundle
-    from polyuni_db.pipeline import commit_bundle
+    from polyuni_db.runs.bundle import find_bundles, read_bundle
+    from polyuni_db.runs.pipeline import commit_bundle
 
     bundles = [bundle for path in args.paths for bundle in find_bundles(path)]
     if not bundles:
@@ -1130,8 +1130,8 @@ def _import(args, db: Path) -> None:
 
 
 def _features(args, db: Path) -> None:
-    from polyuni_db.features import FeatureSettings, compute_features
-    from polyuni_db.planted import record_feature_recoveries
+    from polyuni_db.derived.features import FeatureSettings, compute_features
+    from polyuni_db.derived.planted import record_feature_recoveries
 
     def show(outcome) -> None:
         name = f"{outcome.label}@{outcome.seed}"
@@ -1162,8 +1162,8 @@ def _features(args, db: Path) -> None:
 
 
 def _match_features(args, db: Path) -> None:
-    from polyuni_db.features import FeatureSettings, match_features
-    from polyuni_db.verdict import record_verdict
+    from polyuni_db.derived.features import FeatureSettings, match_features
+    from polyuni_db.derived.verdict import record_verdict
 
     settings = FeatureSettings(args.atoms, args.nonzero, args.words, args.method)
     for name_a, name_b, score, action in match_features(db, args.sets, settings, args.shared_words, args.permutations,

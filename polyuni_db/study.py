@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Callable
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus
+from polyuni_db.runs.executor import DEFAULT_EXECUTOR, RunOutcome, SweepStatus
+from polyuni_db.runs.sweep import PlannedRun, load_sweep, run_sweep
 from polyuni_db.sources.base import Phase, Progress, no_phase, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
-from polyuni_db.sweep import PlannedRun, load_sweep, run_sweep
 
 DEFAULT_PRESET = "default"  # every section of the report (presets/default.toml)
 

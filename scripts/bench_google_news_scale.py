@@ -24,11 +24,11 @@ from pathlib import Path
 def end_to_end(vocab: int, dim: int, mlflow: bool = True) -> dict:
 
     from polyuni_db.bench import synthetic_matrix
-    from polyuni_db.findings import AnalysisSettings, analyse
-    from polyuni_db.pipeline import fingerprint
+    from polyuni_db.runs.findings import AnalysisSettings, analyse
+    from polyuni_db.runs.pipeline import fingerprint
     from polyuni_db.sources.base import Embedding
     from polyuni_db.store.write import write_run
-    from polyuni_db.tracking import log_run
+    from polyuni_db.runs.tracking import log_run
 
     vectors = synthetic_matrix(vocab, dim)
     words = [f"w{i:07d}" for i in range(vocab)]

@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from polyuni_db.bundle import publish
-from polyuni_db.pipeline import commit_bundle, fingerprint
+from polyuni_db.runs.bundle import publish
+from polyuni_db.runs.pipeline import commit_bundle, fingerprint
 
 
 def synthetic_bundle(root: Path, number: int, vocab: int, dims: int, vocabularies: int, top_k: int,
                      rng: np.random.Generator) -> Path:
     """One run's bundle, as a worker would publish it (``bundle._write``'s layout)."""
-    from polyuni_db.bundle import _write
+    from polyuni_db.runs.bundle import _write
 
     shift = vocab // 2  # vocabulary v holds words v·shift .. v·shift + vocab - 1
     first = (number % vocabularies) * shift

@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from polyuni_db.pipeline import fingerprint
+from polyuni_db.runs.pipeline import fingerprint
 from polyuni_db.store.write import write_run
 
 

@@ -13,10 +13,10 @@ import time
 
 import numpy as np
 
+from polyuni_db.runs.sweep import read_sweep_file
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.trained import TrainParams, train_word2vec
 from polyuni_db.study import preset_path
-from polyuni_db.sweep import read_sweep_file
 
 # the blog preset's trained variants of the toy corpora
 TOY = next(group for group in read_sweep_file(preset_path("blog")).train if group.suffix == "trained")

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from polyuni_db.cli import SWEEP_FILE, every_command, help_texts, main
-from polyuni_db.sweep import load_sweep
+from polyuni_db.runs.sweep import load_sweep
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,10 @@ from polyuni_db.analysis.similarity import (
     random_rotation,
 )
 from polyuni_db.cli import main
-from polyuni_db.compare import add_filtered_variant, compare, rotation_nulls
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
+from polyuni_db.derived.compare import add_filtered_variant
+from polyuni_db.derived.instruments import compare, rotation_nulls
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.pretrained import PretrainedSource
 from polyuni_db.sources.trained import TrainedSource

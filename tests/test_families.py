@@ -16,9 +16,9 @@ import scipy.sparse
 
 from polyuni_db.analysis.ppmi import DENSE_SVD_ROWS, cooccurrence, ppmi, svd_embedding
 from polyuni_db.cli import main
-from polyuni_db.compare import compare
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
+from polyuni_db.derived.instruments import compare
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.corpora import Corpus, load_corpus
 from polyuni_db.sources.fasttext import FastTextSource, SubwordParams
 from polyuni_db.sources.ppmi_svd import PpmiSvdSource

@@ -210,7 +210,7 @@ def test_feature_universality_for_the_rotation(feature_db):
 
 
 def test_views_against_numpy(feature_db):
-    from polyuni_db.features import feature_dictionary
+    from polyuni_db.derived.features import feature_dictionary
 
     dictionary, nonzero = feature_dictionary(feature_db, "g5k", 1, _settings())
     loadings = dictionary ** 2
@@ -241,7 +241,7 @@ def test_views_against_numpy(feature_db):
 
 
 def _settings():
-    from polyuni_db.features import FeatureSettings
+    from polyuni_db.derived.features import FeatureSettings
 
     return FeatureSettings(words=WORDS)
 
@@ -272,7 +272,7 @@ def test_stored_feature_sets_are_skipped_and_force_replaces_with_its_matches(fea
 
 def test_a_feature_set_stored_meanwhile_by_another_process_is_kept(feature_db, monkeypatch, capsys):
     """Two `polyuni features` at once: the one that finishes second keeps the first's feature set."""
-    import polyuni_db.features as features
+    import polyuni_db.derived.features as features
 
     query = "SELECT feature_set_id FROM feature_set_summary WHERE label = 'g5k' AND seed = 2"
     before = rows(feature_db, query)
@@ -283,7 +283,7 @@ def test_a_feature_set_stored_meanwhile_by_another_process_is_kept(feature_db, m
 
 
 def test_an_interrupted_feature_set_leaves_no_dictionary_file(feature_db, monkeypatch, capsys):
-    import polyuni_db.features as features
+    import polyuni_db.derived.features as features
     from polyuni_db.store.vectors import vectors_folder
 
     files = sorted(vectors_folder(feature_db).iterdir())

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from polyuni_db.cli import main
-from polyuni_db.bundle import BUNDLE_PREFIX, compute_run, find_bundles, read_bundle
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import commit_bundle, ingest, run_identity
+from polyuni_db.runs.bundle import BUNDLE_PREFIX, compute_run, find_bundles, read_bundle
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import commit_bundle, ingest, run_identity
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.trained import TrainedSource
 
@@ -395,7 +395,7 @@ def test_a_folder_with_one_hostile_bundle_imports_none(world, capsys):
 
 def test_a_hostile_bundle_in_a_sweeps_bundle_folder_fails_its_run(world, capsys):
     """`polyuni sweep --bundles DIR` commits a bundle found there for a planned run: checked the same."""
-    from polyuni_db.sweep import load_sweep
+    from polyuni_db.runs.sweep import load_sweep
 
     sweep = world.root / "outside" / "sweep.toml"
     sweep.write_text('[train]\ncorpora = ["corpus_food"]\ndims = [3]\n')

@@ -7,8 +7,8 @@ import pytest
 from gensim.models import KeyedVectors
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.files import FileSource
 from polyuni_db.sources.pretrained import PretrainedSource
@@ -70,7 +70,7 @@ def test_word_stats_of_a_pretrained_model(glove_db, glove):
 def test_the_run_is_in_mlflow(glove_db):
     from mlflow.tracking import MlflowClient
 
-    from polyuni_db.tracking import tracking_uri
+    from polyuni_db.runs.tracking import tracking_uri
 
     db, result = glove_db
     (mlflow_run_id, status), = query(db, "SELECT mlflow_run_id, mlflow_status FROM runs")

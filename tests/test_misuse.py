@@ -18,8 +18,8 @@ from gensim.models import KeyedVectors
 
 from polyuni_db.cli import main
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.files import FileSource, read_vectors
 
 GLOVE_ROWS = ["alpha 1 0 0", "beta 0 1 0", "gamma 0 0 1", "delta 1 1 0", "eps 0 1 1", "zeta 1 0 1"]
@@ -238,12 +238,12 @@ def test_7_a_full_disk_is_one_line(tmp_path, glove_file, capsys):
 
 # 8. Misleading: Ctrl-C while logging, byte-order marks, empty labels, NaN timeouts, folders made silently.
 def test_8_interrupted_mlflow_logging_says_the_run_is_stored(tmp_path, glove_file, monkeypatch, capsys):
-    import polyuni_db.tracking
+    import polyuni_db.runs.tracking
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(polyuni_db.tracking, "log_run", interrupted)
+    monkeypatch.setattr(polyuni_db.runs.tracking, "log_run", interrupted)
     db = tmp_path / "f.duckdb"
     code, _, err = polyuni(capsys, "--db", db, "ingest", "file", glove_file, "--format", "glove-text", "--label", "g",
                            "--top-k", "1", "--pairs", "alpha:beta")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.trained import TrainedSource
 from tests.test_sweep import free_port, postgres  # noqa: F401 (postgres: a fixture, a throw-away PostgreSQL)

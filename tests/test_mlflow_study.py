@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from polyuni_db.cli import main
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.trained import TrainedSource
 from polyuni_db.store.read import read_only_query
@@ -132,7 +132,7 @@ def test_a_sweep_logged_while_the_server_was_down_is_synced_whole_and_once(tmp_p
     # nothing is logged twice: a second sync finds nothing, logging the study again adds no point
     code, out, _ = polyuni(capsys, "--db", db, "mlflow-sync")
     assert "every run and study is logged" in out
-    from polyuni_db.tracking import log_study
+    from polyuni_db.runs.tracking import log_study
 
     assert log_study(db, 1)[1] is None
     assert len(runs_of(uri, "grid.duckdb")) == 3
@@ -155,7 +155,7 @@ def _ingest_tiny(db: Path, dim: int) -> str:
 
 
 def test_the_experiment_is_the_variable_the_option_the_database_s_or_its_file_name(tmp_path, monkeypatch, capsys):
-    from polyuni_db.tracking import tracking_uri
+    from polyuni_db.runs.tracking import tracking_uri
 
     db = tmp_path / "alice.duckdb"
     uri = tracking_uri(db)
@@ -182,7 +182,7 @@ def test_a_database_that_logged_before_keeps_logging_to_polyuni_db(tmp_path):
     from alembic import command
 
     from polyuni_db.store.db import alembic_config, sqlalchemy_connection
-    from polyuni_db.tracking import tracking_uri
+    from polyuni_db.runs.tracking import tracking_uri
 
     db = tmp_path / "old.duckdb"
     _ingest_tiny(db, 2)
@@ -198,7 +198,7 @@ def test_a_database_that_logged_before_keeps_logging_to_polyuni_db(tmp_path):
 def test_metric_names_are_ones_mlflow_takes_whatever_the_labels():
     from mlflow.utils.validation import _validate_metric_name
 
-    from polyuni_db.tracking import metric_key
+    from polyuni_db.runs.tracking import metric_key
 
     for label in ("brown_50", "a~b", "x/y", "..", "ünï cödé", "semi;colon"):
         key = metric_key("linear_cka.effect", f"{label} vs other")
@@ -210,7 +210,7 @@ def test_the_verdict_s_rows_become_metrics_of_the_study_run(tmp_path):
     import duckdb
 
     from polyuni_db.store.read import init
-    from polyuni_db.tracking import _verdict_metrics
+    from polyuni_db.runs.tracking import _verdict_metrics
 
     db = tmp_path / "v.duckdb"
     init(db)

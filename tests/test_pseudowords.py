@@ -268,8 +268,8 @@ def test_the_study_fits_a_planted_run_whose_reference_it_fitted(planted_db):
     """The controls preset's wiring, at a small size: the seed-1 planted run gets a feature set because
     its reference got one, and its features instrument is recorded; the seed-2 one (reference not
     fitted, as the preset skips _s2 runs) gets neither."""
-    from polyuni_db.instruments import _features, instruments_on
-    from polyuni_db.sweep import FeatureSection
+    from polyuni_db.derived.instruments import _features, instruments_on
+    from polyuni_db.runs.sweep import FeatureSection
 
     small = FeatureSection(nonzero=2, words=300, exclude=["*_s2", "*_s3"])  # as the controls preset
     with duckdb.connect(str(planted_db)) as connection:  # the rows of the test above, so that these are new
@@ -327,7 +327,7 @@ def test_report_shows_the_section(planted_db, tmp_path):
 
 def test_replacing_the_reference_drops_what_was_measured_against_it(planted_db):
     """Last in this file: it changes the shared database."""
-    from polyuni_db.pipeline import ingest
+    from polyuni_db.runs.pipeline import ingest
 
     ingest(TrainedSource(load_corpus("lee_background"), 8, 2, TrainParams(epochs=1)), planted_db,
            label="lee_background_8_e1_s2", track=False, force=True)

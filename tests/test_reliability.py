@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest, sync_mlflow
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest, sync_mlflow
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.files import FileSource, read_vectors
 from polyuni_db.sources.trained import TrainedSource
@@ -119,7 +119,7 @@ def test_a_held_lock_is_waited_for_then_reported(tmp_path):
 def test_mlflow_down_then_synced(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 
-    from polyuni_db.tracking import tracking_uri
+    from polyuni_db.runs.tracking import tracking_uri
 
     db = tmp_path / "m.duckdb"
     blocker = tmp_path / "blocker"

@@ -15,7 +15,7 @@ import pytest
 import duckdb
 
 from polyuni_db.cli import main
-from polyuni_db.compare import rotation_nulls
+from polyuni_db.derived.instruments import rotation_nulls
 from polyuni_db.report import figures, queries, render_report
 from polyuni_db.report.build import cell, tokens
 from polyuni_db.store.read import read_only_query

@@ -42,8 +42,8 @@ def test_an_older_database_upgrades_with_every_row_kept(tmp_path):
     """A file made at every earlier revision, with rows, upgrades to the newest."""
     from alembic.script import ScriptDirectory
 
-    from polyuni_db.findings import AnalysisSettings
-    from polyuni_db.pipeline import ingest
+    from polyuni_db.runs.findings import AnalysisSettings
+    from polyuni_db.runs.pipeline import ingest
     from polyuni_db.sources.corpora import load_corpus
     from polyuni_db.sources.trained import TrainedSource
     from polyuni_db.store.db import alembic_config, sqlalchemy_connection, upgrade

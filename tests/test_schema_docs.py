@@ -5,18 +5,18 @@ import re
 
 import pytest
 
-from polyuni_db.compare import compare
-from polyuni_db.executor import RunOutcome
-from polyuni_db.features import FeatureSettings, compute_features, match_features
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
-from polyuni_db.planted import ingest_planted, record_feature_recoveries
+from polyuni_db.derived.features import FeatureSettings, compute_features, match_features
+from polyuni_db.derived.instruments import compare
+from polyuni_db.derived.planted import ingest_planted, record_feature_recoveries
+from polyuni_db.runs.executor import RunOutcome
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
+from polyuni_db.runs.tracking import study_run
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.pretrained import PretrainedSource
 from polyuni_db.sources.pseudowords import plant_pseudowords
 from polyuni_db.sources.trained import TrainedSource
 from polyuni_db.store.read import read_only_query
-from polyuni_db.tracking import study_run
 from tests.conftest import ROOT
 
 EXAMPLES = re.findall(r"```sql\n(.*?)```", (ROOT / "docs" / "SCHEMA.md").read_text(), flags=re.S)

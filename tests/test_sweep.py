@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from polyuni_db.bundle import PARTIAL_PREFIX, find_bundles, read_bundle
 from polyuni_db.errors import PolyuniError
-from polyuni_db.pipeline import commit_bundle
+from polyuni_db.runs.bundle import PARTIAL_PREFIX, find_bundles, read_bundle
+from polyuni_db.runs.pipeline import commit_bundle
+from polyuni_db.runs.sweep import load_sweep, run_sweep
 from polyuni_db.store.read import read_only_query
-from polyuni_db.sweep import load_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -380,7 +380,7 @@ def test_every_instrument_gives_the_same_rows_on_a_local_and_a_command_line_clus
 def test_a_result_bundle_is_checked_before_it_is_stored(tmp_path):
     import pyarrow as pa
 
-    from polyuni_db.result_bundle import publish_result, read_result
+    from polyuni_db.derived.result_bundle import publish_result, read_result
 
     good = {"run_a": [1], "run_b": [2], "metric": ["x"], "value": [0.5], "n_words": [20], "parameters": ["{}"]}
     read_result(Path(publish_result(tmp_path, "similarity", "a" * 64, {}, {"similarity": pa.table(good)})))

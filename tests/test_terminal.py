@@ -14,8 +14,8 @@ import pytest
 import polyuni_db
 from polyuni_db.cli import build_parser, main
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.trained import TrainedSource
 from polyuni_db.store.read import stream_query
@@ -96,7 +96,7 @@ def test_a_study_summarises_missing_pairs_and_models_left_out(small_db, tmp_path
     """One line for the pairs minimal corpora cannot have, one for each model not had, and why."""
     import polyuni_db.cli
     import polyuni_db.study
-    from polyuni_db.executor import RunOutcome as StudyOutcome
+    from polyuni_db.runs.executor import RunOutcome as StudyOutcome
 
     def two_runs_and_a_failure(db_path, preset, on_outcome, **kwargs):
         outcomes = [StudyOutcome(f"corpus_{n}_2", ingest(TrainedSource(load_corpus(f"corpus_{n}"), 2, 1), db_path,
@@ -143,9 +143,9 @@ def test_a_task_carries_no_sentences_and_the_worker_reads_them_back(tmp_path):
 
     import numpy as np
 
-    from polyuni_db.bundle import read_bundle
-    from polyuni_db.executor import RunTask, compute_task, corpus_apart
-    from polyuni_db.pipeline import run_identity
+    from polyuni_db.runs.bundle import read_bundle
+    from polyuni_db.runs.executor import RunTask, compute_task, corpus_apart
+    from polyuni_db.runs.pipeline import run_identity
     from polyuni_db.sources.trained import TrainParams
 
     source = TrainedSource(load_corpus("lee_background"), 4, 1, TrainParams(epochs=1))

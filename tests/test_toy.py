@@ -12,8 +12,8 @@ import pytest
 from polyuni_db.analysis.similarity import random_rotation
 from polyuni_db.analysis.superposition import feature_dimensionality, max_interference, superposition
 from polyuni_db.cli import main
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import fingerprint, ingest
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import fingerprint, ingest
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, load_corpus
 from polyuni_db.sources.trained import TrainedSource, TrainParams
 from polyuni_db.study import plan

@@ -12,10 +12,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from polyuni_db.bundle import compute_run
 from polyuni_db.errors import quiet_numerics
-from polyuni_db.findings import AnalysisSettings, analysis_bytes
-from polyuni_db.pipeline import run_identity
+from polyuni_db.runs.bundle import compute_run
+from polyuni_db.runs.findings import AnalysisSettings, analysis_bytes
+from polyuni_db.runs.pipeline import run_identity
 from polyuni_db.sources.corpora import load_corpus
 from polyuni_db.sources.trained import TrainedSource
 from tests.test_misuse import one_line_error, polyuni

@@ -9,8 +9,8 @@ import pytest
 from gensim.models import KeyedVectors
 from scipy.stats import hypergeom
 
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.pipeline import ingest
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.files import FileSource
 
 

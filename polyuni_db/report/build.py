@@ -15,12 +15,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from polyuni_db.report import figures, queries
 from polyuni_db.report.queries import Table, run
 from polyuni_db.resources import resource_folder
+from polyuni_db.runs.tracking import describe_experiment, tracking_uri
 from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.sources.corpora import MINIMAL_CORPORA, corpus_names, load_corpus
 from polyuni_db.sources.pretrained import DEFAULT_LABELS, GOOGLE_NEWS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, require_current_schema
 from polyuni_db.study import DEFAULT_PRESET, preset_path
-from polyuni_db.tracking import describe_experiment, tracking_uri
 
 TEMPLATES = resource_folder("templates")
 STUDY_CORPUS = "corpus_4"  # the published Figures 1 to 3

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from polyuni_db.verdict import VERDICT  # noqa: F401  (the report's first table)
+from polyuni_db.derived.verdict import VERDICT  # noqa: F401  (the report's first table)
 
 # Seed sweeps of small models (the blog preset trains each toy configuration over 20 seeds): the
 # page lists each configuration's first seed only and counts the rest (SEED_SWEEPS), so that

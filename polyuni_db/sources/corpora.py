@@ -9,15 +9,21 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.sources.base import Progress, no_progress
 
-if TYPE_CHECKING:
-    from polyuni_db.sources.pseudowords import Pseudoword
+@dataclass(frozen=True)
+class Pseudoword:
+    """One planted token and the two words it replaced, with their counts in the original corpus."""
+
+    token: str
+    word_a: str
+    word_b: str
+    count_a: int
+    count_b: int
 
 
 @dataclass(frozen=True)

@@ -9,25 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.sources.corpora import Corpus
+from polyuni_db.sources.corpora import Corpus, Pseudoword
 
 DEFAULT_COUNT_RANGE = (50, 1_000)  # eligible words: seen often enough to be learned, not function words
-
-
-@dataclass(frozen=True)
-class Pseudoword:
-    """One planted token and the two words it replaced, with their counts in the original corpus."""
-
-    token: str
-    word_a: str
-    word_b: str
-    count_a: int
-    count_b: int
 
 
 def _check_pairs(pairs: list[tuple[str, str]], counts: Counter, corpus: str) -> None:

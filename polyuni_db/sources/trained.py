@@ -2,14 +2,13 @@
 time, and the gensim training loop that fastText shares."""
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from polyuni_db.analysis.word_stats import relative_movement
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import AnalysisSettings, check_memory
+from polyuni_db.runs.findings import AnalysisSettings, check_memory
 from polyuni_db.sources.base import Embedding, Progress, no_progress
 from polyuni_db.sources.corpora import Corpus
 from polyuni_db.sources.training import check_dim, check_seed, default_train_label, run_columns

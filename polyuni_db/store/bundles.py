@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from polyuni_db.bundle import Bundle
 from polyuni_db.errors import PolyuniError
-from polyuni_db.labels import shown
+from polyuni_db.runs.bundle import Bundle
+from polyuni_db.runs.labels import shown
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.vectors import discard_vectors, keep_bundle_vectors
 from polyuni_db.store.write import WriteOutcome, stored_run, write_run

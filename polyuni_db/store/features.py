@@ -9,6 +9,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, connect, sqlalchemy_connection, upgrade
+from polyuni_db.store.rows import hold_for_fault_tests, insert_rows
 from polyuni_db.store.schema import (
     FEATURE_SET_TABLES,
     FeatureMatch,
@@ -16,7 +17,6 @@ from polyuni_db.store.schema import (
     FeatureSet,
     WordnetSense,
 )
-from polyuni_db.store.write import _hold_for_fault_tests, insert_rows
 
 
 def stored_feature_set(path: Path, fingerprint: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int | None:
@@ -81,7 +81,7 @@ def write_feature_set(path: Path, row: dict, tables: dict[str, pa.Table], senses
                              "WHERE word NOT IN (SELECT word FROM wordnet_senses)")
             finally:
                 duck.unregister("incoming_senses")
-            _hold_for_fault_tests()
+            hold_for_fault_tests()
             connection.execute(sa.update(FeatureSet).where(FeatureSet.feature_set_id == feature_set_id)
                                .values(status="complete"))
     return Written(feature_set_id, complete, removed, False)

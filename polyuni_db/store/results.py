@@ -1,4 +1,4 @@
-"""The committer of result bundles (``polyuni_db.result_bundle``): what instrument tasks measured,
+"""The committer of result bundles (``polyuni_db.derived.result_bundle``): what instrument tasks measured,
 stored one transaction each by the writers of ``store``."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from polyuni_db.result_bundle import Result
+from polyuni_db.derived.result_bundle import Result
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.features import stored_feature_set, write_feature_set
 from polyuni_db.store.vectors import discard_vectors, keep_vectors

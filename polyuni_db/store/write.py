@@ -2,9 +2,6 @@
 a kill leaves no half run."""
 from __future__ import annotations
 
-import os
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +10,10 @@ import sqlalchemy as sa
 
 from polyuni_db.errors import PolyuniError
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
+from polyuni_db.store.features import delete_feature_sets
+from polyuni_db.store.rows import hold_for_fault_tests, insert_rows
 from polyuni_db.store.schema import (
     FINDINGS_TABLES,
-    Base,
     PSEUDOWORD_MEASURES,
     FeatureSet,
     MlflowExperiment,
@@ -97,8 +95,6 @@ def _delete_run(connection: sa.Connection, run_id: int) -> None:
     # comparisons with the old vectors no longer hold
     connection.execute(sa.delete(Similarity).where(sa.or_(Similarity.run_a == run_id, Similarity.run_b == run_id)))
     # so do the dictionaries learnt on them
-    from polyuni_db.store.features import delete_feature_sets
-
     delete_feature_sets(connection, list(connection.execute(
         sa.select(FeatureSet.feature_set_id).where(FeatureSet.run_id == run_id)).scalars()))
     # nor does recovery measured against them as a reference
@@ -107,37 +103,11 @@ def _delete_run(connection: sa.Connection, run_id: int) -> None:
     connection.execute(sa.delete(Run).where(Run.run_id == run_id))
 
 
-def insert_rows(connection: sa.Connection, table: str, run_id: int, rows: pa.Table, key: str = "run_id") -> None:
-    """Bulk rows of one run (or other ``key``, e.g. a feature set) go through DuckDB's Arrow scan,
-    not row-by-row ORM inserts. The columns named in the SQL are the table's declared ones, quoted,
-    never names read from ``rows`` (which may come from a bundle); a column not declared is refused."""
-    declared = [column.name for column in Base.metadata.tables[table].columns if column.name != key]
-    if unknown := set(rows.column_names) - set(declared):
-        raise ValueError(f"{table} has no column {sorted(unknown)[0]!r}")
-    columns = [column for column in declared if column in rows.column_names]
-    duck = connection.connection.driver_connection
-    quoted = ", ".join(f'"{column}"' for column in columns)
-    duck.register("incoming_rows", rows)
-    try:
-        duck.execute(f'INSERT INTO "{table}" ("{key}", {quoted}) SELECT ?, {quoted} FROM incoming_rows', [run_id])
-    finally:
-        duck.unregister("incoming_rows")
-
-
 def _insert_findings(connection: sa.Connection, run_id: int, findings: dict[str, pa.Table]) -> None:
     for table in FINDINGS_TABLES:
         rows = findings.get(table)
         if rows is not None and rows.num_rows:
             insert_rows(connection, table, run_id, rows)
-
-
-def _hold_for_fault_tests() -> None:
-    """Fault injection: with POLYUNI_TEST_HOLD_WRITE=S, wait S seconds with every row written but
-    not committed, after saying so on stderr, so that a test can kill the process right there."""
-    seconds = os.environ.get("POLYUNI_TEST_HOLD_WRITE")
-    if seconds:
-        print("polyuni: holding the write transaction open", file=sys.stderr, flush=True)
-        time.sleep(float(seconds))
 
 
 def write_run(
@@ -166,7 +136,7 @@ def write_run(
                 run_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Run.run_id), 0) + 1)).scalar_one()
             connection.execute(sa.insert(Run).values(run_id=run_id, status="writing", **run))
             _insert_findings(connection, run_id, findings)
-            _hold_for_fault_tests()
+            hold_for_fault_tests()
             connection.execute(sa.update(Run).where(Run.run_id == run_id).values(status="complete"))
             connection.execute(sa.delete(UnavailableSource).where(UnavailableSource.label == label))
             still_used = connection.execute(

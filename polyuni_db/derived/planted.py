@@ -12,11 +12,11 @@ import numpy as np
 import pyarrow as pa
 
 from polyuni_db.analysis.pseudowords import PlantedPair, beta_trend, feature_recovery, measure, shared_anchor_rows
+from polyuni_db.derived.features import FeatureSettings, feature_dictionary, find_feature_set
 from polyuni_db.errors import PolyuniError
-from polyuni_db.features import FeatureSettings, feature_dictionary, find_feature_set
-from polyuni_db.pipeline import IngestResult, ingest
+from polyuni_db.runs.pipeline import IngestResult, ingest
 from polyuni_db.sources.corpora import Corpus
-from polyuni_db.sources.pseudowords import Pseudoword
+from polyuni_db.sources.corpora import Pseudoword
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.read import StoredRun, load_run, planted_pairs, pseudoword_null_pairs
 from polyuni_db.store.write import write_pseudoword_instrument, write_pseudoword_recovery

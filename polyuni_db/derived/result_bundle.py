@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyuni_db.bundle import BUNDLE_PREFIX, publish
 from polyuni_db.errors import PolyuniError
+from polyuni_db.runs.bundle import BUNDLE_PREFIX, publish
 
 RESULTS_FOLDER = "results"  # beside the run bundles, which `polyuni import BUNDLES` reads
 RESULT_FILE = "result.json"

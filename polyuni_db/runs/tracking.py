@@ -511,7 +511,7 @@ def _run_metrics(db_path: Path, run_id: int, lock_timeout: float) -> dict[str, f
 def _verdict_metrics(db_path: Path, lock_timeout: float) -> dict[str, float]:
     """The verdict's rows (``verdict.verdict_rows``) for the study run: every number of a row as
     ``verdict.COLUMN/QUESTION``."""
-    from polyuni_db.verdict import verdict_rows
+    from polyuni_db.derived.verdict import verdict_rows
 
     columns, rows = verdict_rows(db_path, lock_timeout)
     metrics = {}

@@ -29,7 +29,8 @@ from typing import Callable, Iterator, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyuni_db.bundle import (
+from polyuni_db.errors import PolyuniError, quiet_numerics
+from polyuni_db.runs.bundle import (
     VECTORS_FILE,
     Published,
     bundle_path,
@@ -38,10 +39,9 @@ from polyuni_db.bundle import (
     remove_stale_work_folders,
     work_folder,
 )
-from polyuni_db.errors import PolyuniError, quiet_numerics
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.labels import shown
-from polyuni_db.pipeline import IngestResult, commit_bundle, run_identity
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.labels import shown
+from polyuni_db.runs.pipeline import IngestResult, commit_bundle, run_identity
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.write import record_unavailable, stored_run

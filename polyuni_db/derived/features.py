@@ -25,9 +25,9 @@ from threadpoolctl import threadpool_limits
 
 from polyuni_db.analysis import features as kernels
 from polyuni_db.analysis.similarity import against_null
-from polyuni_db.compare import shared_rows
+from polyuni_db.derived.compare import shared_rows
 from polyuni_db.errors import PolyuniError
-from polyuni_db.pipeline import fingerprint
+from polyuni_db.runs.pipeline import fingerprint
 from polyuni_db.sources.base import Progress, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.features import (

@@ -1,8 +1,8 @@
-"""Ingesting a run: compute its bundle (load or train, analyse; see ``polyuni_db.bundle``), then
+"""Ingesting a run: compute its bundle (load or train, analyse; see ``polyuni_db.runs.bundle``), then
 commit it: import it in one short transaction, then log it to MLflow.
 
 Work is done before the database is opened for writing, so other commands wait seconds, not minutes.
-Sweeps (``polyuni_db.sweep``) compute bundles on Dask workers and commit them here, one at a time.
+Sweeps (``polyuni_db.runs.sweep``) compute bundles on Dask workers and commit them here, one at a time.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 
-from polyuni_db.bundle import (
+from polyuni_db.errors import PolyuniError
+from polyuni_db.runs.bundle import (
     compute_run,
     fingerprint,
     process_record,
@@ -18,9 +19,8 @@ from polyuni_db.bundle import (
     remove_stale_work_folders,
     work_folder,
 )
-from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import AnalysisSettings
-from polyuni_db.labels import label_problem, shown
+from polyuni_db.runs.findings import AnalysisSettings
+from polyuni_db.runs.labels import label_problem, shown
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.store.bundles import import_bundle
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, database_file
@@ -104,7 +104,7 @@ def _track(db_path: Path, run_id: int, label: str, parameters: dict, metrics: di
     """Log to MLflow and record the outcome in ``runs``; a failure is recorded, never raised. The
     MLflow run is the child of the study or sweep under way, if any, or (``parent_of_study``, for
     runs logged late) of the study that computed it."""
-    from polyuni_db.tracking import log_run, study_parent_of
+    from polyuni_db.runs.tracking import log_run, study_parent_of
 
     try:
         parent = study_parent_of(db_path, run_id, lock_timeout) if parent_of_study else None

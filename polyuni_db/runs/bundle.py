@@ -39,8 +39,8 @@ import pyarrow.parquet as pq
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import ANALYSIS_TABLES, AnalysisSettings, analyse
-from polyuni_db.labels import label_problem, shown
+from polyuni_db.runs.findings import ANALYSIS_TABLES, AnalysisSettings, analyse
+from polyuni_db.runs.labels import label_problem, shown
 from polyuni_db.sources.base import Progress, Source, no_progress
 from polyuni_db.sources.training import MAX_DIM, MAX_SEED
 from polyuni_db.store.schema import arrow_schema

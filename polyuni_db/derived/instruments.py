@@ -21,10 +21,11 @@ from typing import Iterator
 
 import numpy as np
 
-from polyuni_db.bundle import work_folder
+from polyuni_db.derived.compare import DEFAULT_PERMUTATIONS, DEFAULT_WORDS, run_ids
 from polyuni_db.errors import PolyuniError
-from polyuni_db.executor import Cluster, RunOutcome, Task, run_tasks
-from polyuni_db.pipeline import fingerprint
+from polyuni_db.runs.bundle import work_folder
+from polyuni_db.runs.executor import Cluster, RunOutcome, Task, run_tasks
+from polyuni_db.runs.pipeline import fingerprint
 from polyuni_db.sources.base import Phase, Progress, no_phase, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
 from polyuni_db.store.read import StoredRun, load_run
@@ -61,8 +62,8 @@ class RunOnDisk:
 def compare_task(run_a: RunOnDisk, later: list[RunOnDisk], options: dict, key: str, bundles: str) -> str:
     """Run a against each of the later runs: every metric against its permutation null, and the
     axis overlap against a's rotations (drawn once for all of them)."""
-    from polyuni_db.compare import NeighbourCache, compare_pair, rotated_sets, similarity_table
-    from polyuni_db.result_bundle import publish_result
+    from polyuni_db.derived.compare import NeighbourCache, compare_pair, rotated_sets, similarity_table
+    from polyuni_db.derived.result_bundle import publish_result
 
     a = run_a.open()
     rotated = rotated_sets(a, options["permutations"], options["seed"])
@@ -75,8 +76,8 @@ def compare_task(run_a: RunOnDisk, later: list[RunOnDisk], options: dict, key: s
 def rotation_null_task(run_a: RunOnDisk, later: list[RunOnDisk], rotations: int, seed: int, key: str,
                        bundles: str) -> str:
     """The axis overlap of run a with each of the later runs against a's random rotations."""
-    from polyuni_db.compare import axis_overlap_null, rotated_sets, similarity_table, word_set
-    from polyuni_db.result_bundle import publish_result
+    from polyuni_db.derived.compare import axis_overlap_null, rotated_sets, similarity_table, word_set
+    from polyuni_db.derived.result_bundle import publish_result
 
     a = run_a.open()
     set_a, rotated = word_set(a), rotated_sets(a, rotations, seed)
@@ -88,8 +89,8 @@ def feature_set_task(run: RunOnDisk, settings, seed: int, key: str, bundles: str
     """A feature set of the run (``features.build_feature_set``, on one core: a worker is one)."""
     from datetime import datetime, timezone
 
-    from polyuni_db.features import build_feature_set
-    from polyuni_db.result_bundle import publish_result
+    from polyuni_db.derived.features import build_feature_set
+    from polyuni_db.derived.result_bundle import publish_result
 
     stored = run.open()
     dictionary, row, tables, senses = build_feature_set(stored, settings, seed, n_jobs=1)
@@ -102,8 +103,8 @@ def feature_set_task(run: RunOnDisk, settings, seed: int, key: str, bundles: str
 def recovery_task(run: RunOnDisk, reference: RunOnDisk, pseudowords: list, null_seed: int, key: str,
                   bundles: str) -> str:
     """What each instrument recovers of the run's planted pseudowords, against its reference."""
-    from polyuni_db.planted import recovery_tables
-    from polyuni_db.result_bundle import publish_result
+    from polyuni_db.derived.planted import recovery_tables
+    from polyuni_db.derived.result_bundle import publish_result
 
     tables, _ = recovery_tables(run.open(), reference.open(), pseudowords, null_seed)
     return publish_result(bundles, "recovery", key, {"run_id": run.run_id}, tables)
@@ -143,7 +144,7 @@ class Instruments:
         return self.cluster.share({label: self.run(label) for label in sorted(labels)})
 
     def commit(self, path: str):
-        from polyuni_db.result_bundle import read_result
+        from polyuni_db.derived.result_bundle import read_result
         from polyuni_db.store.results import commit_result
 
         return commit_result(self.db_path, read_result(Path(path)), self.lock_timeout)
@@ -167,7 +168,7 @@ class Instruments:
     def compare(self, labels: list[str], options: dict) -> int:
         """Every pair of the runs not compared with these options (``words_requested``, ``k``,
         ``permutations``, ``seed``) before; returns the similarity rows stored."""
-        from polyuni_db.compare import compared_before
+        from polyuni_db.derived.compare import compared_before
 
         if len(set(labels)) < 2:
             return 0
@@ -183,8 +184,8 @@ class Instruments:
 
     def rotation_nulls(self, labels: list[str], rotations: int, seed: int) -> int:
         """The axis-overlap rotation null of every pair of the runs not stored with these settings
-        (``compare.rotation_nulls``); returns the rows stored."""
-        from polyuni_db.compare import AXIS_NULL, compared_before
+        (``rotation_nulls``); returns the rows stored."""
+        from polyuni_db.derived.compare import AXIS_NULL, compared_before
 
         done = compared_before(self.db_path, {"rotations": rotations, "seed": seed}, self.lock_timeout, AXIS_NULL)
         pairs = self._by_first_run(labels, done)
@@ -212,7 +213,7 @@ def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome],
     """Every instrument the sweep file asks for, on the runs that were had (``outcomes``, in the
     sweep's order; a planted run whose recovery cannot be measured is recorded and marked failed
     there). Returns the similarity rows [compare] stored, or None without [compare]."""
-    from polyuni_db.compare import add_filtered_variant, record_rotation_check
+    from polyuni_db.derived.compare import add_filtered_variant, record_rotation_check
 
     file = sweep.file
     db_path, lock_timeout = instruments.db_path, instruments.lock_timeout
@@ -241,7 +242,7 @@ def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome],
                 "words_requested": section.words, "k": section.k, "permutations": section.permutations,
                 "seed": section.seed})
     if file.rotation_nulls is not None:
-        from polyuni_db.compare import headline_runs
+        from polyuni_db.derived.compare import headline_runs
 
         with phase("baselines"):
             instruments.rotation_nulls(headline_runs(db_path, lock_timeout),
@@ -284,7 +285,7 @@ def _fit(instruments: Instruments, wanted: dict[str, list[int]], settings) -> di
     """Feature sets of the runs (label: dictionary seeds) not stored yet, as tasks; a run the
     settings cannot fit (too few trained words for the atoms) gets none. Two seeds of a run are then
     matched: its stability, the ceiling of any cross-run match. Returns each fitted run's first seed."""
-    from polyuni_db.features import fit_rows, match_feature_sets
+    from polyuni_db.derived.features import fit_rows, match_feature_sets
     from polyuni_db.store.features import stored_feature_set
 
     fitted, ids, tasks = {}, {}, []
@@ -319,8 +320,8 @@ def _features(instruments: Instruments, section, stored: list[str], planted: lis
     first seed. A planted run (``planted``: run, reference) whose reference got a feature set gets
     one too, from the reference's seed, for the features instrument of planted polysemy; it is kept
     out of the matching, as out of compare."""
-    from polyuni_db.features import FeatureSettings, match_features
-    from polyuni_db.planted import record_feature_recovery
+    from polyuni_db.derived.features import FeatureSettings, match_features
+    from polyuni_db.derived.planted import record_feature_recovery
 
     settings = FeatureSettings(section.atoms, section.nonzero, section.words, section.method)
     fitted = _fit(instruments, {label: section.seeds_of(position)
@@ -333,3 +334,34 @@ def _features(instruments: Instruments, section, stored: list[str], planted: lis
     for label, reference in measured:
         record_feature_recovery(instruments.db_path, label, reference, settings, fitted[reference],
                                 lock_timeout=instruments.lock_timeout)
+
+
+# --- the command line's entry points: `polyuni compare` and `polyuni compare --rotation-nulls` ---------------
+
+def compare(db_path: Path, labels: list[str], n_words: int = DEFAULT_WORDS, k: int = 10,
+            permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, progress: Progress = no_progress,
+            lock_timeout: float = DEFAULT_LOCK_TIMEOUT, executor: str = "inline") -> int:
+    """Every pair of the given runs (in label order) not compared with these settings before, on
+    the executor (``instruments``); returns how many similarity rows were stored."""
+    if len(set(labels)) < 2:
+        raise PolyuniError("compare needs at least two different run labels")
+    if n_words < 20 or k < 1 or permutations < 1:
+        raise PolyuniError("--words must be at least 20, --k and --permutations at least 1")
+    run_ids(db_path, sorted(set(labels)), lock_timeout)  # every label stored, before any work
+    options = {"words_requested": n_words, "k": k, "permutations": permutations, "seed": seed}
+    with instruments_on(db_path, executor, progress=progress, lock_timeout=lock_timeout) as instruments:
+        return instruments.compare(labels, options)
+
+
+def rotation_nulls(db_path: Path, labels: list[str] | None = None, rotations: int = DEFAULT_PERMUTATIONS,
+                   seed: int = 0, progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                   executor: str = "inline") -> int:
+    """Only the axis-overlap rotation null, for every pair of the given runs (default: every run over
+    1,000 words) not yet stored with these settings: the baseline of Approach 3's headline table,
+    cheap beside a full ``compare`` (one dimension-word pass per rotation of the first run of each
+    pair in label order, as ``compare`` does). Returns how many rows were stored."""
+    if rotations < 1:
+        raise PolyuniError("--permutations (rotations) must be at least 1")
+    labels = sorted(run_ids(db_path, labels, lock_timeout))
+    with instruments_on(db_path, executor, progress=progress, lock_timeout=lock_timeout) as instruments:
+        return instruments.rotation_nulls(labels, rotations, seed)

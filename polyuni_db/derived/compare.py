@@ -22,12 +22,12 @@ from polyuni_db.analysis.similarity import (
     random_rotation,
 )
 from polyuni_db.errors import PolyuniError
-from polyuni_db.findings import SMALL_MODEL_WORDS
-from polyuni_db.sources.base import Progress, no_progress
+from polyuni_db.runs.findings import SMALL_MODEL_WORDS
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT, sqlalchemy_connection, upgrade
 from polyuni_db.store.read import StoredRun, load_run
+from polyuni_db.store.rows import insert_rows
 from polyuni_db.store.schema import DimensionWordFiltered
-from polyuni_db.store.write import insert_rows, write_similarity
+from polyuni_db.store.write import write_similarity
 
 DEFAULT_WORDS = 10_000
 DEFAULT_PERMUTATIONS = 100
@@ -129,45 +129,12 @@ def similarity_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist([{**row, "parameters": json.dumps(row["parameters"])} for row in rows])
 
 
-def compare(db_path: Path, labels: list[str], n_words: int = DEFAULT_WORDS, k: int = 10,
-            permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, progress: Progress = no_progress,
-            lock_timeout: float = DEFAULT_LOCK_TIMEOUT, executor: str = "inline") -> int:
-    """Every pair of the given runs (in label order) not compared with these settings before, on
-    the executor (``instruments``); returns how many similarity rows were stored."""
-    from polyuni_db.instruments import instruments_on
-
-    if len(set(labels)) < 2:
-        raise PolyuniError("compare needs at least two different run labels")
-    if n_words < 20 or k < 1 or permutations < 1:
-        raise PolyuniError("--words must be at least 20, --k and --permutations at least 1")
-    _run_ids(db_path, sorted(set(labels)), lock_timeout)  # every label stored, before any work
-    options = {"words_requested": n_words, "k": k, "permutations": permutations, "seed": seed}
-    with instruments_on(db_path, executor, progress=progress, lock_timeout=lock_timeout) as instruments:
-        return instruments.compare(labels, options)
-
-
-def rotation_nulls(db_path: Path, labels: list[str] | None = None, rotations: int = DEFAULT_PERMUTATIONS,
-                   seed: int = 0, progress: Progress = no_progress, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                   executor: str = "inline") -> int:
-    """Only the axis-overlap rotation null, for every pair of the given runs (default: every run over
-    1,000 words) not yet stored with these settings: the baseline of Approach 3's headline table,
-    cheap beside a full ``compare`` (one dimension-word pass per rotation of the first run of each
-    pair in label order, as ``compare`` does). Returns how many rows were stored."""
-    from polyuni_db.instruments import instruments_on
-
-    if rotations < 1:
-        raise PolyuniError("--permutations (rotations) must be at least 1")
-    labels = sorted(_run_ids(db_path, labels, lock_timeout))
-    with instruments_on(db_path, executor, progress=progress, lock_timeout=lock_timeout) as instruments:
-        return instruments.rotation_nulls(labels, rotations, seed)
-
-
 def headline_runs(db_path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[str]:
     """Every complete run over SMALL_MODEL_WORDS words: the runs of Approach 3's headline table."""
-    return sorted(_run_ids(db_path, None, lock_timeout))
+    return sorted(run_ids(db_path, None, lock_timeout))
 
 
-def _run_ids(db_path: Path, labels: list[str] | None, lock_timeout: float) -> dict[str, int]:
+def run_ids(db_path: Path, labels: list[str] | None, lock_timeout: float) -> dict[str, int]:
     """Run ids by label: of the given labels, or (None) of every complete run over SMALL_MODEL_WORDS
     words, the runs of Approach 3's headline table."""
     from polyuni_db.store.db import connect

@@ -60,10 +60,10 @@ from typing import Annotated, Callable, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from polyuni_db.bundle import remove_stale_work_folders, work_folder
 from polyuni_db.errors import PolyuniError
-from polyuni_db.executor import DEFAULT_EXECUTOR, Cluster, RunOutcome, SweepStatus, check_scale, run_all
-from polyuni_db.findings import DEFAULT_PAIRS, AnalysisSettings
+from polyuni_db.runs.bundle import remove_stale_work_folders, work_folder
+from polyuni_db.runs.executor import DEFAULT_EXECUTOR, Cluster, RunOutcome, SweepStatus, check_scale, run_all
+from polyuni_db.runs.findings import DEFAULT_PAIRS, AnalysisSettings
 from polyuni_db.sources.base import Phase, Progress, Source, no_phase, no_progress
 from polyuni_db.sources.training import ALGORITHMS, DEFAULT_ALGORITHM, MAX_DIM, MAX_SEED
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
@@ -414,8 +414,8 @@ def run_sweep(
     filtered variants and the rotation check, comparisons, rotation nulls (``rotations`` instead of
     the file's count), feature sets and their matching. Returns (outcomes in the file's order,
     similarity rows stored by [compare] or None without it)."""
-    from polyuni_db.instruments import instruments_on, run_instruments
-    from polyuni_db.verdict import record_verdict
+    from polyuni_db.derived.instruments import instruments_on, run_instruments
+    from polyuni_db.derived.verdict import record_verdict
 
     sweep = load_sweep(path, with_on_request, progress, executor, yes)
     with ExitStack() as stack:  # one cluster and one bundle folder for the runs and the instruments
