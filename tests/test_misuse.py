@@ -306,3 +306,15 @@ def test_9_vectors_of_runs_not_stored_are_removed(tmp_path, glove_file, monkeypa
     os.utime(stale, (two_hours_ago, two_hours_ago))
     assert polyuni(capsys, "--db", db, "init")[0] == 0
     assert kept() == referenced() | {fresh.name}
+
+
+def test_comparing_two_minimal_models_that_share_too_few_words_is_one_line(tmp_path, capsys):
+    """Two minimal corpora share a handful of words: compare says so before any work (it ended in an
+    internal error in the rotation null, top-k 5 against 2 rankable words)."""
+    db = tmp_path / "tiny.duckdb"
+    for corpus in ("corpus_food", "corpus_2"):
+        assert polyuni(capsys, "--db", db, "ingest", "train", "--corpus", corpus, "--dims", "2", "--no-mlflow")[0] == 0
+    code, _, err = polyuni(capsys, "--db", db, "compare", "corpus_food_2", "corpus_2_2")
+    assert code == 1
+    one_line_error(err, "corpus_2_2 and corpus_food_2 share", "too few to compare")
+    assert duckdb.connect(str(db), read_only=True).execute("SELECT count(*) FROM similarity").fetchone() == (0,)

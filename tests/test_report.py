@@ -479,3 +479,24 @@ def test_the_default_preset_plans_every_part_once():
                   "lee_background_ppmi-svd_50", "webtext_word2vec-cbow_50", "glove", "glove_rot1", "minilm"):
         assert label in labels
     assert {run.reference for run in planned if run.reference} == {"brown_50", "brown_50_s2"}
+
+
+def test_past_the_page_s_limits_tables_list_their_first_rows_and_matrices_give_way(study, tmp_path, monkeypatch):
+    """At 1,000 runs the pairs made a 111 MB page and a 32,878-pixel matrix: past the limits a table
+    lists its first rows and says how many its SQL returns, and a matrix of every pair is left out,
+    saying why (here with the limits lowered to the quick study's size)."""
+    from polyuni_db.report import build
+
+    db, _, _, full = study
+    assert "Heatmap of the dimension words" in full and "The first " not in full
+    monkeypatch.setattr(build, "MAX_TABLE_ROWS", 3)
+    monkeypatch.setattr(build, "MAX_MATRIX_RUNS", 2)
+    page = render_report(db, tmp_path / "out").read_text(encoding="utf-8")
+    assert "Heatmap of the dimension words" not in page and "More than 2 runs: a matrix" in page
+    shown = re.findall(r"The first 3 of ([\d,]+) rows", page)
+    assert shown and all(int(total.replace(",", "")) > 3 for total in shown)
+    tables = re.findall(r'<table data-rows="(\d+)">.*?<tbody>(.*?)</tbody>', page, flags=re.S)
+    assert any(int(rows) > 3 for rows, _ in tables)
+    assert all(body.count("<tr") == min(3, int(rows)) for rows, body in tables)  # every table of a query
+    blocks = re.findall(r"<summary>Top 5 words|<caption>Top 5 words of each dimension of", page)
+    assert len(blocks) <= 2  # a block per run up to the limit

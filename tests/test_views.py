@@ -12,6 +12,7 @@ from scipy.stats import hypergeom
 from polyuni_db.runs.findings import AnalysisSettings
 from polyuni_db.runs.pipeline import ingest
 from polyuni_db.sources.files import FileSource
+from polyuni_db.store.read import init
 
 
 def axis_model(folder, name: str, ranked: list[list[str]], others: list[str]):
@@ -158,3 +159,19 @@ def test_pair_geometry_summary_and_run_summary(tmp_path):
     # the published settings (sample=1e-3) drop nearly every token of corpus_bark: no vector moves
     assert run == {"label": "corpus_bark_3", "source": "train", "corpus": "corpus_bark", "dim": 3,
                    "seed": 1, "vocab_size": 5, "n_untrained": 5}
+
+
+def test_the_overlap_p_value_is_scipy_s_hypergeometric_tail_on_both_sides_of_the_mean(tmp_path):
+    """hypergeom_tail sums the shorter side (one minus the lower terms at or below the mean; the upper
+    tail above it, stopped once the rest is below 1e-16): scipy's sf everywhere, far tails included."""
+    db = tmp_path / "p.duckdb"
+    init(db)
+    cases = [(n, population, a, b) for population, a, b in [(20_000, 250, 250), (60, 30, 25), (1_000, 40, 900),
+                                                               (500, 500, 10), (37, 5, 7)]
+             for n in sorted({0, 1, 2, 3, 5, 8, 13, 21, 40, min(a, b)}) if n <= min(a, b)]
+    with duckdb.connect(str(db), read_only=True) as connection:
+        got = [connection.execute("SELECT hypergeom_tail(?, ?, ?, ?)", list(case)).fetchone()[0] for case in cases]
+    for (n, population, a, b), p_value in zip(cases, got):
+        expected = hypergeom.sf(n - 1, population, a, b)
+        assert p_value == pytest.approx(expected, rel=1e-9, abs=1e-300), (n, population, a, b)
+    assert min(got) < 1e-100 and max(got) == pytest.approx(1.0)  # far tails and the whole distribution

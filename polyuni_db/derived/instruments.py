@@ -21,7 +21,7 @@ from typing import Iterator
 
 import numpy as np
 
-from polyuni_db.derived.compare import DEFAULT_PERMUTATIONS, DEFAULT_WORDS, run_ids
+from polyuni_db.derived.compare import DEFAULT_PERMUTATIONS, DEFAULT_WORDS, run_ids, shared_rows
 from polyuni_db.errors import PolyuniError
 from polyuni_db.runs.bundle import work_folder
 from polyuni_db.runs.executor import Cluster, RunOutcome, Task, run_tasks
@@ -347,7 +347,9 @@ def compare(db_path: Path, labels: list[str], n_words: int = DEFAULT_WORDS, k: i
         raise PolyuniError("compare needs at least two different run labels")
     if n_words < 20 or k < 1 or permutations < 1:
         raise PolyuniError("--words must be at least 20, --k and --permutations at least 1")
-    run_ids(db_path, sorted(set(labels)), lock_timeout)  # every label stored, before any work
+    runs = [load_run(db_path, label, lock_timeout) for label in sorted(set(labels))]  # every label stored
+    for a, b in itertools.combinations(runs, 2):  # and every pair sharing enough words, before any work
+        shared_rows(a, b, n_words)
     options = {"words_requested": n_words, "k": k, "permutations": permutations, "seed": seed}
     with instruments_on(db_path, executor, progress=progress, lock_timeout=lock_timeout) as instruments:
         return instruments.compare(labels, options)

@@ -176,16 +176,30 @@ def _symmetric(labels: list[str], cells: list[tuple[str, str, float]]) -> np.nda
     return values
 
 
+# A table on the page lists at most this many rows (the default study's longest has 1,492), and says
+# how many more its SQL returns: at 1,000 runs the pairs alone made a 111 MB page.
+MAX_TABLE_ROWS = 2_000
+# A matrix of every pair is legible up to this many runs (0.36 inch a cell), and a block per run
+# readable; past it the page keeps the summaries by contrast and the first runs' blocks, and the views
+# keep every pair (at 1,000 runs the matrix was a 32,878-pixel image).
+MAX_MATRIX_RUNS = 80
+
+
+def _pair_heatmap(labels: list[str], cells: list[tuple], title: str, number_format: str, centred: bool = False):
+    """The heatmap of every pair of ``labels``, or None past ``MAX_MATRIX_RUNS`` runs."""
+    if len(labels) > MAX_MATRIX_RUNS:
+        return None
+    return figures.heatmap(labels, _symmetric(labels, cells), title, number_format, centred)
+
+
 def _overlap_heatmap(overlap: Table) -> dict | None:
     """The headline table as a matrix against its baseline: words in common minus the random-axes
     mean, runs over 1,000 words only (minimal models would fill it); pairs without the baseline empty."""
     cells = [(row["Model 1"], row["Model 2"], None if row["random axes"] is None
               else row["# Words in Common"] - row["random axes"]) for row in overlap.dicts()]
     labels = sorted({label for cell in cells for label in cell[:2]})
-    if len(labels) < 2:
-        return None
-    return {"uri": figures.heatmap(labels, _symmetric(labels, cells),
-                                   "words in common − random axes' mean (0: what any axes give)", "{:.0f}", True)}
+    drawing = _pair_heatmap(labels, cells, "words in common − random axes' mean (0: what any axes give)", "{:.0f}", True)
+    return {"uri": drawing} if len(labels) >= 2 and drawing is not None else None
 
 
 def _missing_models(labels: list[str], unavailable: Table) -> list[dict]:
@@ -204,12 +218,13 @@ def _controls(connection) -> dict:
     labels = sorted({row[0] for row in similarity.rows} | {row[1] for row in similarity.rows})
     for metric, title in (("mutual_knn", "mutual k-NN effect size"), ("linear_cka", "linear CKA effect size")):
         cells = [(a, b, value) for a, b, name, value in similarity.rows if name.startswith(metric)]
-        if cells:
-            heatmaps.append({"title": title, "uri": figures.heatmap(labels, _symmetric(labels, cells), title, "{:.2f}")})
+        if cells and (drawing := _pair_heatmap(labels, cells, title, "{:.2f}")) is not None:
+            heatmaps.append({"title": title, "uri": drawing})
     return {
         "compared": True,
         "similarity_sql": similarity.sql,
         "heatmaps": heatmaps,
+        "matrix_runs": len(labels),
         "rotation": run(connection, queries.ROTATION_CONTROL),
         "rotation_null": run(connection, queries.ROTATION_NULL),
         "sweep": run(connection, queries.SWEEP),
@@ -244,9 +259,9 @@ def _families(connection) -> dict:
         "axis": run(connection, queries.FAMILY_AXIS),
         "distribution": figures.panels_of_distributions(panels, "effect size (0 = null mean, 1 = seed pairs)"),
         "distribution_sql": effects.sql,
-        "heatmap": figures.heatmap(labels, _symmetric(labels, [row[:3] for row in matrix.rows]), title, "{:.2f}")
-        if labels else None,
+        "heatmap": _pair_heatmap(labels, [row[:3] for row in matrix.rows], title, "{:.2f}") if labels else None,
         "heatmap_sql": matrix.sql,
+        "matrix_runs": len(labels),
         "findings": run(connection, queries.FAMILY_FINDINGS).dicts()[0],
         "findings_sql": queries.FAMILY_FINDINGS,
     }
@@ -409,6 +424,7 @@ def render_report(db_path: Path, out_dir: Path, lock_timeout: float = DEFAULT_LO
     )
     environment.filters["cell"] = cell
     environment.filters["tokens"] = tokens
+    environment.globals.update(max_matrix_runs=MAX_MATRIX_RUNS, max_table_rows=MAX_TABLE_ROWS)
     html = environment.get_template("report.html.j2").render(**context)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
