@@ -16,19 +16,41 @@ import dataclasses
 import itertools
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from polyuni_db.derived.compare import DEFAULT_PERMUTATIONS, DEFAULT_WORDS, run_ids, shared_rows
+from polyuni_db.derived.compare import (
+    AXIS_NULL,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_WORDS,
+    NeighbourCache,
+    add_filtered_variant,
+    axis_overlap_null,
+    compare_pair,
+    compared_before,
+    headline_runs,
+    record_rotation_check,
+    rotated_sets,
+    run_ids,
+    shared_rows,
+    similarity_table,
+    word_set,
+)
+from polyuni_db.derived.features import FeatureSettings, build_feature_set, fit_rows, match_feature_sets, match_features
+from polyuni_db.derived.planted import record_feature_recovery, recovery_tables
+from polyuni_db.derived.result_bundle import publish_result, read_result
 from polyuni_db.errors import PolyuniError
 from polyuni_db.runs.bundle import work_folder
 from polyuni_db.runs.executor import Cluster, RunOutcome, Task, run_tasks
 from polyuni_db.runs.pipeline import fingerprint
 from polyuni_db.sources.base import Phase, Progress, no_phase, no_progress
 from polyuni_db.store.db import DEFAULT_LOCK_TIMEOUT
+from polyuni_db.store.features import stored_feature_set
 from polyuni_db.store.read import StoredRun, load_run
+from polyuni_db.store.results import commit_result
 from polyuni_db.store.write import record_unavailable
 
 
@@ -62,9 +84,6 @@ class RunOnDisk:
 def compare_task(run_a: RunOnDisk, later: list[RunOnDisk], options: dict, key: str, bundles: str) -> str:
     """Run a against each of the later runs: every metric against its permutation null, and the
     axis overlap against a's rotations (drawn once for all of them)."""
-    from polyuni_db.derived.compare import NeighbourCache, compare_pair, rotated_sets, similarity_table
-    from polyuni_db.derived.result_bundle import publish_result
-
     a = run_a.open()
     rotated = rotated_sets(a, options["permutations"], options["seed"])
     neighbours = NeighbourCache(options["k"])
@@ -76,9 +95,6 @@ def compare_task(run_a: RunOnDisk, later: list[RunOnDisk], options: dict, key: s
 def rotation_null_task(run_a: RunOnDisk, later: list[RunOnDisk], rotations: int, seed: int, key: str,
                        bundles: str) -> str:
     """The axis overlap of run a with each of the later runs against a's random rotations."""
-    from polyuni_db.derived.compare import axis_overlap_null, rotated_sets, similarity_table, word_set
-    from polyuni_db.derived.result_bundle import publish_result
-
     a = run_a.open()
     set_a, rotated = word_set(a), rotated_sets(a, rotations, seed)
     rows = [axis_overlap_null(a, b, set_a, word_set(b), rotated, seed) for b in (run.open() for run in later)]
@@ -87,11 +103,6 @@ def rotation_null_task(run_a: RunOnDisk, later: list[RunOnDisk], rotations: int,
 
 def feature_set_task(run: RunOnDisk, settings, seed: int, key: str, bundles: str) -> str:
     """A feature set of the run (``features.build_feature_set``, on one core: a worker is one)."""
-    from datetime import datetime, timezone
-
-    from polyuni_db.derived.features import build_feature_set
-    from polyuni_db.derived.result_bundle import publish_result
-
     stored = run.open()
     dictionary, row, tables, senses = build_feature_set(stored, settings, seed, n_jobs=1)
     row.update(run_id=run.run_id, parameters=settings.spec(stored, seed),
@@ -103,9 +114,6 @@ def feature_set_task(run: RunOnDisk, settings, seed: int, key: str, bundles: str
 def recovery_task(run: RunOnDisk, reference: RunOnDisk, pseudowords: list, null_seed: int, key: str,
                   bundles: str) -> str:
     """What each instrument recovers of the run's planted pseudowords, against its reference."""
-    from polyuni_db.derived.planted import recovery_tables
-    from polyuni_db.derived.result_bundle import publish_result
-
     tables, _ = recovery_tables(run.open(), reference.open(), pseudowords, null_seed)
     return publish_result(bundles, "recovery", key, {"run_id": run.run_id}, tables)
 
@@ -144,9 +152,6 @@ class Instruments:
         return self.cluster.share({label: self.run(label) for label in sorted(labels)})
 
     def commit(self, path: str):
-        from polyuni_db.derived.result_bundle import read_result
-        from polyuni_db.store.results import commit_result
-
         return commit_result(self.db_path, read_result(Path(path)), self.lock_timeout)
 
     def tasks(self, tasks: list[Task], description: str, on_failed=None) -> dict[str, object]:
@@ -168,8 +173,6 @@ class Instruments:
     def compare(self, labels: list[str], options: dict) -> int:
         """Every pair of the runs not compared with these options (``words_requested``, ``k``,
         ``permutations``, ``seed``) before; returns the similarity rows stored."""
-        from polyuni_db.derived.compare import compared_before
-
         if len(set(labels)) < 2:
             return 0
         pairs = self._by_first_run(labels, compared_before(self.db_path, options, self.lock_timeout))
@@ -185,8 +188,6 @@ class Instruments:
     def rotation_nulls(self, labels: list[str], rotations: int, seed: int) -> int:
         """The axis-overlap rotation null of every pair of the runs not stored with these settings
         (``rotation_nulls``); returns the rows stored."""
-        from polyuni_db.derived.compare import AXIS_NULL, compared_before
-
         done = compared_before(self.db_path, {"rotations": rotations, "seed": seed}, self.lock_timeout, AXIS_NULL)
         pairs = self._by_first_run(labels, done)
         shared = self.shared({label for a, later in pairs.items() for label in [a, *later]})
@@ -213,8 +214,6 @@ def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome],
     """Every instrument the sweep file asks for, on the runs that were had (``outcomes``, in the
     sweep's order; a planted run whose recovery cannot be measured is recorded and marked failed
     there). Returns the similarity rows [compare] stored, or None without [compare]."""
-    from polyuni_db.derived.compare import add_filtered_variant, record_rotation_check
-
     file = sweep.file
     db_path, lock_timeout = instruments.db_path, instruments.lock_timeout
     had = [(run, index) for index, (run, outcome) in enumerate(zip(sweep.runs, outcomes)) if outcome.result is not None]
@@ -242,8 +241,6 @@ def run_instruments(instruments: Instruments, sweep, outcomes: list[RunOutcome],
                 "words_requested": section.words, "k": section.k, "permutations": section.permutations,
                 "seed": section.seed})
     if file.rotation_nulls is not None:
-        from polyuni_db.derived.compare import headline_runs
-
         with phase("baselines"):
             instruments.rotation_nulls(headline_runs(db_path, lock_timeout),
                                        rotations or file.rotation_nulls.rotations, file.rotation_nulls.seed)
@@ -285,12 +282,9 @@ def _fit(instruments: Instruments, wanted: dict[str, list[int]], settings) -> di
     """Feature sets of the runs (label: dictionary seeds) not stored yet, as tasks; a run the
     settings cannot fit (too few trained words for the atoms) gets none. Two seeds of a run are then
     matched: its stability, the ceiling of any cross-run match. Returns each fitted run's first seed."""
-    from polyuni_db.derived.features import fit_rows, match_feature_sets
-    from polyuni_db.store.features import stored_feature_set
-
-    fitted, ids, tasks = {}, {}, []
+    fitted, opened, ids, tasks = {}, {}, {}, []
     for label, seeds in wanted.items():
-        stored = instruments.run(label).open()
+        stored = opened[label] = instruments.run(label).open()
         try:
             settings.check(stored, fit_rows(stored).size)
         except PolyuniError:  # the report lists the feature sets there are
@@ -307,7 +301,7 @@ def _fit(instruments: Instruments, wanted: dict[str, list[int]], settings) -> di
     committed = instruments.tasks(tasks, "feature sets")
     ids = {where: committed.get(found, found) for where, found in ids.items()}
     for label in fitted:
-        run = instruments.run(label).open()
+        run = opened[label]
         for seed_a, seed_b in itertools.combinations(sorted(set(wanted[label])), 2):
             match_feature_sets(instruments.db_path, run, run, ids[label, seed_a], ids[label, seed_b],
                                lock_timeout=instruments.lock_timeout)
@@ -320,9 +314,6 @@ def _features(instruments: Instruments, section, stored: list[str], planted: lis
     first seed. A planted run (``planted``: run, reference) whose reference got a feature set gets
     one too, from the reference's seed, for the features instrument of planted polysemy; it is kept
     out of the matching, as out of compare."""
-    from polyuni_db.derived.features import FeatureSettings, match_features
-    from polyuni_db.derived.planted import record_feature_recovery
-
     settings = FeatureSettings(section.atoms, section.nonzero, section.words, section.method)
     fitted = _fit(instruments, {label: section.seeds_of(position)
                                 for position, label in enumerate(section.select(stored))}, settings)

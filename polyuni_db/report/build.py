@@ -198,8 +198,10 @@ def _overlap_heatmap(overlap: Table) -> dict | None:
     cells = [(row["Model 1"], row["Model 2"], None if row["random axes"] is None
               else row["# Words in Common"] - row["random axes"]) for row in overlap.dicts()]
     labels = sorted({label for cell in cells for label in cell[:2]})
+    if len(labels) < 2:
+        return None
     drawing = _pair_heatmap(labels, cells, "words in common − random axes' mean (0: what any axes give)", "{:.0f}", True)
-    return {"uri": drawing} if len(labels) >= 2 and drawing is not None else None
+    return None if drawing is None else {"uri": drawing}
 
 
 def _missing_models(labels: list[str], unavailable: Table) -> list[dict]:
